@@ -1,0 +1,138 @@
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from feedback.models import (
+    Customer,
+    EmailLog,
+    FollowUp,
+    Invitation,
+    InvitationPolicy,
+    Order,
+    OrderItem,
+    PolicyVersion,
+    Response,
+)
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["email", "name", "locale", "time_zone", "consent", "invitations_stopped_at"]
+    list_filter = ["consent", "locale", ("invitations_stopped_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "name"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "customer", "channel", "placed_at", "delivered_at"]
+    list_filter = ["channel", ("delivered_at", admin.EmptyFieldListFilter)]
+    search_fields = ["external_id", "customer__email", "items__sku"]
+    date_hierarchy = "placed_at"
+    list_select_related = ["customer"]
+    raw_id_fields = ["customer"]
+    inlines = [OrderItemInline]
+
+
+class EmailLogInline(admin.TabularInline):
+    model = EmailLog
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "message_id", "to_email", "created_at", "outcome", "error"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["order", "customer", "state", "suppression_reason", "due_at", "sent_at"]
+    list_filter = ["state", "suppression_reason"]
+    search_fields = ["order__external_id", "customer__email"]
+    date_hierarchy = "due_at"
+    list_select_related = ["order", "customer"]
+    raw_id_fields = ["order", "customer"]
+    readonly_fields = ["token_nonce", "token_hash", "created_at", "updated_at"]
+    inlines = [EmailLogInline]
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = [
+        "invitation",
+        "rating",
+        "nps",
+        "short_comment",
+        "contact_requested",
+        "quote_allowed",
+        "submitted_at",
+    ]
+    list_filter = ["rating", "contact_requested", "quote_allowed"]
+    search_fields = ["comment", "invitation__order__external_id", "invitation__customer__email"]
+    date_hierarchy = "submitted_at"
+    list_select_related = ["invitation__order"]
+    raw_id_fields = ["invitation"]
+
+    @admin.display(description="comment")
+    def short_comment(self, obj: Response) -> str:
+        return obj.comment[:80]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    list_display = ["response", "status", "assignee", "created_at", "resolved_at"]
+    list_filter = ["status", "assignee"]
+    search_fields = ["response__invitation__customer__email", "notes"]
+    raw_id_fields = ["response"]
+
+
+@admin.register(EmailLog)
+class EmailLogAdmin(admin.ModelAdmin):
+    list_display = ["invitation", "kind", "outcome", "to_email", "message_id", "created_at"]
+    list_filter = ["kind", "outcome"]
+    search_fields = ["message_id", "to_email", "invitation__order__external_id"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["invitation"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PolicyVersionInline(admin.TabularInline):
+    model = PolicyVersion
+    extra = 0
+    can_delete = False
+    readonly_fields = ["changed_at", "changed_by", "changes"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(InvitationPolicy)
+class InvitationPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "enabled",
+        "delay_after_delivery_days",
+        "customer_cooldown_days",
+        "sample_percent",
+        "consent_mode",
+        "updated_at",
+    ]
+    inlines = [PolicyVersionInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not InvitationPolicy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        InvitationPolicy.live()
+        return super().get_queryset(request)

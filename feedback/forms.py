@@ -1,0 +1,27 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+RATING_CHOICES = [
+    (1, _("1 — very poor")),
+    (2, _("2 — poor")),
+    (3, _("3 — fair")),
+    (4, _("4 — good")),
+    (5, _("5 — excellent")),
+]
+
+
+class ResponseForm(forms.Form):
+    # No initial value: nothing is pre-selected (DESIGN §1).
+    rating = forms.TypedChoiceField(
+        label=_("Your rating"),
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose a rating from 1 to 5.")},
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

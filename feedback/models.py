@@ -1,0 +1,323 @@
+"""Customers, orders, the invitation policy, invitations, responses, follow-ups, email logs."""
+
+from datetime import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Customer(models.Model):
+    class Consent(models.TextChoices):
+        GIVEN = "given", _("given")
+        NOT_GIVEN = "not_given", _("not given")
+        UNKNOWN = "unknown", _("unknown")
+
+    # Stored lower-cased (see services.customer_normalise_email); blank means "no email".
+    email = models.EmailField(blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    locale = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    consent = models.CharField(max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
+    invitations_stopped_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"], condition=~Q(email=""), name="customer_email_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.name or f"customer {self.pk}"
+
+
+class Order(models.Model):
+    external_id = models.CharField("order id", max_length=100, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    placed_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField("channel / store", max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["delivered_at"])]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField("SKU", max_length=100)
+    name = models.CharField(max_length=300)
+    quantity = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orderitem_quantity_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["sku"])]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+def default_snooze_choices() -> list[int]:
+    return [7, 14, 30]
+
+
+class InvitationPolicy(models.Model):
+    """The live policy: a single row (pk=1); every change is kept as a PolicyVersion."""
+
+    class ConsentMode(models.TextChoices):
+        NOTICE = "notice", _("notice: invite unless the customer objected")
+        OPT_IN = "opt_in", _("opt-in: invite only customers who consented")
+
+    enabled = models.BooleanField(default=True, help_text="Off: no invitation is scheduled.")
+    delay_after_delivery_days = models.PositiveIntegerField(default=7)
+    send_window_start = models.TimeField(default=time(9, 0))
+    send_window_end = models.TimeField(default=time(18, 0))
+    send_on_weekends = models.BooleanField(default=True)
+    customer_cooldown_days = models.PositiveIntegerField(default=90)
+    invitation_valid_days = models.PositiveIntegerField(default=30)
+    sample_percent = models.PositiveSmallIntegerField(
+        default=100, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    daily_send_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most invitations sent per day; empty means no cap."
+    )
+    consent_mode = models.CharField(
+        max_length=10, choices=ConsentMode.choices, default=ConsentMode.NOTICE
+    )
+    snooze_choices = models.JSONField(
+        default=default_snooze_choices, help_text="Days a customer may choose for 'ask me later'."
+    )
+    max_snoozes = models.PositiveSmallIntegerField(default=1)
+    nps_enabled = models.BooleanField("ask the 0–10 recommend question", default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "invitation policy"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sample_percent__lte=100), name="policy_sample_percent_max_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(send_window_start__lt=models.F("send_window_end")),
+                name="policy_window_start_before_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Invitation policy"
+
+    def clean(self) -> None:
+        if self.send_window_start >= self.send_window_end:
+            raise ValidationError({"send_window_end": _("The window must end after it starts.")})
+        choices = self.snooze_choices
+        if not isinstance(choices, list) or not all(
+            isinstance(d, int) and 1 <= d <= 365 for d in choices
+        ):
+            raise ValidationError(
+                {"snooze_choices": _("Give a list of whole days between 1 and 365.")}
+            )
+
+    @classmethod
+    def live(cls) -> "InvitationPolicy":
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class PolicyVersion(models.Model):
+    """An audited change of the policy: who, when, and each field's before and after."""
+
+    policy = models.ForeignKey(InvitationPolicy, on_delete=models.CASCADE, related_name="versions")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    # {"field": {"before": ..., "after": ...}}
+    changes = models.JSONField(default=dict)
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"policy change at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class InvitationState(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    RESPONDED = "responded", _("responded")
+    DECLINED = "declined", _("declined")
+    EXPIRED = "expired", _("expired")
+    SNOOZED = "snoozed", _("snoozed")
+    SUPPRESSED = "suppressed", _("suppressed")
+    SEND_FAILED = "send_failed", _("send failed")
+    SEND_UNKNOWN = "send_unknown", _("send unknown")
+
+
+class SuppressionReason(models.TextChoices):
+    OPTED_OUT = "opted_out", _("customer stopped invitations")
+    NO_CONSENT = "no_consent", _("no consent")
+    COOLDOWN = "cooldown", _("customer cooldown")
+    SAMPLED_OUT = "sampled_out", _("sampled out")
+    DAILY_CAP = "daily_cap", _("daily cap reached")
+    NO_EMAIL = "no_email", _("no email address")
+    POLICY_OFF = "policy_off", _("policy off")
+    EXPIRED = "expired", _("expired before sending")
+
+
+class Invitation(models.Model):
+    State = InvitationState
+    Reason = SuppressionReason
+
+    # One invitation per order at most: the OneToOne is the database's unique constraint.
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="invitation")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SCHEDULED)
+    suppression_reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # A random nonce; the link's token is derived from it with SECRET_KEY (feedback.tokens),
+    # and only the token's hash is stored for look-ups.
+    token_nonce = models.CharField(max_length=64, blank=True)
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    snooze_count = models.PositiveSmallIntegerField(default=0)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(state="suppressed") & ~Q(suppression_reason=""))
+                | (~Q(state="suppressed") & Q(suppression_reason="")),
+                name="invitation_suppressed_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=InvitationState.values), name="invitation_state_valid"
+            ),
+        ]
+        indexes = [
+            # The sweep reads only due scheduled rows: O(due), not O(all invitations).
+            models.Index(
+                fields=["due_at"], condition=Q(state="scheduled"), name="invitation_due_idx"
+            ),
+            models.Index(
+                fields=["sending_started_at"],
+                condition=Q(state="sending"),
+                name="invitation_sending_idx",
+            ),
+            models.Index(fields=["customer", "sent_at"], name="invitation_customer_sent_idx"),
+            models.Index(fields=["state", "sent_at"], name="invitation_state_sent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation for order {self.order_id} ({self.state})"
+
+
+class Response(models.Model):
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, related_name="response")
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    nps = models.PositiveSmallIntegerField(
+        "would recommend (0–10)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
+    )
+    comment = models.TextField(max_length=2000, blank=True)
+    contact_requested = models.BooleanField(default=False)
+    quote_allowed = models.BooleanField(default=False)
+    submitted_at = models.DateTimeField()
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="response_rating_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(nps__isnull=True) | Q(nps__gte=0, nps__lte=10),
+                name="response_nps_0_10",
+            ),
+        ]
+        indexes = [models.Index(fields=["submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for invitation {self.invitation_id}"
+
+
+class FollowUp(models.Model):
+    """Exists only because the customer ticked "please contact me about this"."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        RESOLVED = "resolved", _("resolved")
+
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="follow_up")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"follow-up on response {self.response_id} ({self.status})"
+
+
+class EmailLog(models.Model):
+    """Every message handed to the mail server: the proof behind "at most one"."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("invitation")
+        LATER = "later", _("asked-for later reminder")
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", _("accepted by the mail server")
+        FAILED = "failed", _("refused: not delivered")
+        UNKNOWN = "unknown", _("unknown: interrupted")
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message_id = models.CharField(max_length=255, blank=True)
+    to_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            # At most one accepted message of each kind per invitation.
+            models.UniqueConstraint(
+                fields=["invitation", "kind"],
+                condition=Q(outcome="sent"),
+                name="emaillog_one_sent_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} email for invitation {self.invitation_id} ({self.outcome})"

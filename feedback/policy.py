@@ -1,0 +1,133 @@
+"""The invitation rules as a pure function: no database, no clock, no I/O.
+
+decide(policy, facts, now) answers "may this order's invitation be sent, and when?".
+The same function runs at scheduling time, again at send time, and in the simulator.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SEND = "send"
+SUPPRESS = "suppress"
+
+
+@dataclass(frozen=True)
+class PolicyRules:
+    enabled: bool = True
+    delay_after_delivery_days: int = 7
+    send_window_start: time = time(9, 0)
+    send_window_end: time = time(18, 0)
+    send_on_weekends: bool = True
+    customer_cooldown_days: int = 90
+    invitation_valid_days: int = 30
+    sample_percent: int = 100
+    daily_send_cap: int | None = None
+    consent_mode: str = "notice"
+
+    @classmethod
+    def from_policy(cls, policy: object) -> "PolicyRules":
+        return cls(**{name: getattr(policy, name) for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Facts:
+    order_external_id: str
+    delivered_at: datetime
+    has_email: bool
+    opted_out: bool
+    consent: str  # "given" / "not_given" / "unknown"
+    time_zone: str = "UTC"
+    # When this customer was last sent an invitation for another order, if ever.
+    last_invited_at: datetime | None = None
+    # Invitations already sent on the day this one would go out (for the daily cap).
+    sent_that_day: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    due_at: datetime
+    reason: str = ""
+
+    @property
+    def send(self) -> bool:
+        return self.action == SEND
+
+
+def decide(rules: PolicyRules, facts: Facts, now: datetime) -> Decision:
+    """Apply the rules in order; the first that forbids sending gives the reason.
+
+    - policy off -> policy_off
+    - no email address -> no_email
+    - customer stopped all invitations -> opted_out
+    - consent: notice mode refuses only "not_given"; opt_in needs "given" -> no_consent
+    - the order is not in the sampled share -> sampled_out
+    - another invitation within the cooldown -> cooldown
+    - the invitation would be past its validity -> expired
+    - the day's cap is reached -> daily_cap
+    """
+    due_at = send_time(rules, facts)
+    checks = (
+        ("policy_off", not rules.enabled),
+        ("no_email", not facts.has_email),
+        ("opted_out", facts.opted_out),
+        ("no_consent", not _consented(rules.consent_mode, facts.consent)),
+        ("sampled_out", not in_sample(facts.order_external_id, rules.sample_percent)),
+        ("cooldown", _in_cooldown(rules, facts, due_at)),
+        ("expired", now >= facts.delivered_at + timedelta(days=rules.invitation_valid_days)),
+        ("daily_cap", _cap_reached(rules, facts)),
+    )
+    for reason, forbidden in checks:
+        if forbidden:
+            return Decision(SUPPRESS, due_at, reason)
+    return Decision(SEND, due_at)
+
+
+def _consented(mode: str, consent: str) -> bool:
+    return consent == "given" if mode == "opt_in" else consent != "not_given"
+
+
+def _in_cooldown(rules: PolicyRules, facts: Facts, due_at: datetime) -> bool:
+    if facts.last_invited_at is None:
+        return False
+    return due_at < facts.last_invited_at + timedelta(days=rules.customer_cooldown_days)
+
+
+def _cap_reached(rules: PolicyRules, facts: Facts) -> bool:
+    return rules.daily_send_cap is not None and facts.sent_that_day >= rules.daily_send_cap
+
+
+def in_sample(order_external_id: str, percent: int) -> bool:
+    """Deterministic per order: re-evaluating the same order always gives the same answer."""
+    digest = hashlib.sha256(order_external_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100 < percent
+
+
+def send_time(rules: PolicyRules, facts: Facts) -> datetime:
+    """Delivery + delay, moved forward into the send window in the customer's time zone."""
+    tz = customer_zone(facts.time_zone)
+    local = (facts.delivered_at + timedelta(days=rules.delay_after_delivery_days)).astimezone(tz)
+    day = local.date()
+    in_window = rules.send_window_start <= local.time() < rules.send_window_end
+    if in_window and (rules.send_on_weekends or day.weekday() < 5):
+        return local
+    if local.time() >= rules.send_window_end:
+        day += timedelta(days=1)
+    return _window_opening(rules, day, tz)
+
+
+def _window_opening(rules: PolicyRules, day: date, tz: ZoneInfo) -> datetime:
+    while not rules.send_on_weekends and day.weekday() >= 5:
+        day += timedelta(days=1)
+    # Round-trip through UTC so a start time inside a DST gap lands on a real instant.
+    opening = datetime.combine(day, rules.send_window_start, tzinfo=tz)
+    return opening.astimezone(ZoneInfo("UTC")).astimezone(tz)
+
+
+def customer_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

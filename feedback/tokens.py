@@ -1,0 +1,29 @@
+"""Invitation link tokens.
+
+Each invitation holds a random 128-bit nonce. The link's token is HMAC-SHA256(SECRET_KEY,
+nonce), so the same link can be sent again (the asked-for "later" email) without storing
+the token, and a copy of the database alone cannot forge links. Look-ups go by the token's
+SHA-256 hash, the only form of the token that is stored.
+"""
+
+import hashlib
+import hmac
+import secrets
+from base64 import urlsafe_b64encode
+
+from django.conf import settings
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def token_for(nonce: str) -> str:
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), b"invitation-link:" + nonce.encode(), hashlib.sha256
+    ).digest()
+    return urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
