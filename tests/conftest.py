@@ -1,0 +1,149 @@
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.smtp import SmtpSink
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    services = settings.SERVICES
+    if services.complete:
+        return [f"services: PostgreSQL and Redis ({services.redis_url}) — integration tier on"]
+    lines = ["services: SQLite only — integration tests skipped, because:"]
+    lines += [f"  - {problem}" for problem in services.problems]
+    if REQUIRE_SERVICES:
+        lines.append("  REQUIRE_SERVICES=1: integration tests will FAIL instead of skipping")
+    return lines
+
+
+def require_services() -> None:
+    """Skip without PostgreSQL and Redis; under REQUIRE_SERVICES=1 (CI), fail instead."""
+    if settings.SERVICES.complete:
+        return
+    reason = "needs PostgreSQL and Redis: " + "; ".join(settings.SERVICES.problems)
+    if REQUIRE_SERVICES:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _require_services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("integration") is not None:
+        require_services()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port())
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(smtp_sink: SmtpSink) -> SmtpSink:
+    smtp_sink.clear()
+    return smtp_sink
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    """The environment a real worker or command process needs to share the test database."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.SERVICES.redis_url or "",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,
+        "DEBUG": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(extra)
+    return env
+
+
+WORKER_OPTIONS = [
+    "--purge",  # drop messages a previous, interrupted test run left on the test broker
+    "--loglevel=INFO",
+    "--concurrency=2",
+    "--without-heartbeat",
+    "--without-gossip",
+    "--without-mingle",
+]
+
+
+class WorkerProcess:
+    """A real `celery worker` process; its log is kept for failure messages."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.log: list[str] = []
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", *WORKER_OPTIONS],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.log.append(line.rstrip())
+            if " ready." in line:
+                self.ready.set()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        if not self.ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("Celery worker did not start:\n" + "\n".join(self.log[-40:]))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    django_db_setup: None, django_db_blocker: object, smtp_sink: SmtpSink
+) -> Iterator[WorkerProcess]:
+    require_services()
+    with django_db_blocker.unblock():
+        env = service_env(EMAIL_URL=f"smtp://127.0.0.1:{smtp_sink.port}")
+    worker = WorkerProcess(env)
+    worker.wait_ready()
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate: object, timeout: float = 30, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())

@@ -1,0 +1,31 @@
+"""Test settings: the project's settings on PostgreSQL + Redis when reachable, else SQLite."""
+
+import os
+
+from tests.services import detect
+
+SERVICES = detect()
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-used-anywhere-else-0123456789")
+os.environ["DEBUG"] = "0"
+os.environ["DATABASE_URL"] = SERVICES.database_url or "sqlite:///:memory:"
+if SERVICES.redis_url:
+    os.environ["REDIS_URL"] = SERVICES.redis_url
+else:
+    os.environ.pop("REDIS_URL", None)
+os.environ.setdefault("PORTAL_BASE_URL", "http://testserver")
+
+from portal.settings import *  # noqa: E402, F403
+
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Static files come from the finders in tests; whitenoise only needs the folder to exist.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -1,0 +1,56 @@
+"""A real SMTP server (aiosmtpd) for tests: it receives messages over the wire."""
+
+import email
+import threading
+from email.message import EmailMessage
+from email.policy import default as default_policy
+
+from aiosmtpd.controller import Controller
+
+
+class _Handler:
+    def __init__(self, sink: "SmtpSink") -> None:
+        self.sink = sink
+
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: object, address: str, options: list
+    ) -> str:
+        if address in self.sink.refused:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        message = email.message_from_bytes(envelope.content, policy=default_policy)
+        with self.sink.lock:
+            self.sink.messages.append(message)
+        return "250 OK"
+
+
+class SmtpSink:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.lock = threading.Lock()
+        self.messages: list[EmailMessage] = []
+        # Recipients this server refuses at RCPT, before any data is sent.
+        self.refused: set[str] = set()
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.refused.clear()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if address in m["To"]]
