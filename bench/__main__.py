@@ -1,0 +1,40 @@
+"""`python -m bench [name ...]`: run the benchmarks (all by default), one line per result.
+
+To add a benchmark, write a module in bench/ with `run() -> list[bench.common.Result]`
+and add its name to BENCHMARKS.
+"""
+
+import importlib
+import sys
+import traceback
+
+from bench.common import info
+
+# Explicit rather than scanned: bench/ also holds helpers, settings and URLs.
+BENCHMARKS = ("customer_page",)
+
+
+def run_one(name: str) -> bool:
+    try:
+        module = importlib.import_module(f"bench.{name}")
+        for result in module.run():
+            print(result.line(), flush=True)
+    except Exception:
+        info(f"{name} failed:\n{traceback.format_exc()}")
+        return False
+    return True
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        info(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        return 2
+    # Run every benchmark even after a failure, and report the failure in the exit code.
+    results = [run_one(name) for name in names]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

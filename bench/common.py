@@ -1,0 +1,269 @@
+"""Shared helpers: the bench environment and database, gunicorn, a load loop, percentiles."""
+
+import functools
+import http.client
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import psycopg
+from gunicorn import config as gunicorn_config
+from psycopg import sql
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/feedback_bench"
+SQLITE_DATABASE_URL = f"sqlite:///{BASE_DIR / 'var' / 'bench.sqlite3'}"
+SUBPROCESS_TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Result:
+    """One printed line: `name: ratio (detail)`; the ratio is what a reader compares."""
+
+    name: str
+    ratio: float
+    detail: str = ""
+
+    def line(self) -> str:
+        suffix = f" ({self.detail})" if self.detail else ""
+        return f"{self.name}: {self.ratio:.2f}{suffix}"
+
+
+def info(message: str) -> None:
+    # stdout carries only result lines, so anything else goes to stderr.
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# --- environment and database ------------------------------------------------------------
+
+
+def _ensure_postgres_database(url: str) -> bool:
+    """Create the database if missing; False when PostgreSQL is not reachable."""
+    name = urlsplit(url).path.lstrip("/")
+    # CREATE DATABASE cannot run in a transaction, and needs a connection to another db.
+    admin_url = urlsplit(url)._replace(path="/postgres").geturl()
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if exists.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                info(f"created database {name}")
+    except psycopg.OperationalError as error:
+        info(f"PostgreSQL not reachable ({str(error).strip().splitlines()[0]})")
+        return False
+    return True
+
+
+def _database_url() -> str:
+    """DATABASE_URL or the default bench database on PostgreSQL; SQLite if neither answers."""
+    url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        return url  # the caller chose another engine explicitly
+    if _ensure_postgres_database(url):
+        return url
+    info(f"falling back to {SQLITE_DATABASE_URL}")
+    return SQLITE_DATABASE_URL
+
+
+@functools.cache
+def bench_env() -> Mapping[str, str]:
+    """The environment for every Django subprocess and gunicorn, with the database migrated.
+
+    Cached: one SECRET_KEY per run, because invitation tokens are an HMAC with it, so the
+    data set-up and the server must share it. Migrations run once for all benchmarks.
+    """
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DATABASE_URL=_database_url(),
+        DEBUG="0",
+        PYTHONUNBUFFERED="1",
+    )
+    info(f"database {env['DATABASE_URL']}")
+    run_python(["manage.py", "migrate", "--noinput", "--verbosity", "0"], env)
+    return env
+
+
+def run_python(args: list[str], env: Mapping[str, str]) -> str:
+    """Run the venv's Python in the project directory; its stdout, or an error with stderr."""
+    completed = subprocess.run(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{completed.stderr[-4000:]}")
+    return completed.stdout
+
+
+def call_in_django(function: str, *args: str) -> object:
+    """Call `package.module:function` in a Django subprocess with the bench settings."""
+    stdout = run_python(["-m", "bench.call", function, *args], bench_env())
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+# --- gunicorn ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    # The OS picks a free port; the tiny window before gunicorn binds it is acceptable here.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def wait_until_up(
+    port: int, path: str, process: subprocess.Popen[bytes], timeout: float = 30.0
+) -> None:
+    """Poll `path` until it answers 200; fail early if gunicorn exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with code {process.returncode}")
+        try:
+            status, _body = get(port, path, timeout=2.0)
+        except OSError:
+            status = 0
+        if status == 200:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer 200 on {path} within {timeout:.0f}s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM for a graceful stop (the master stops its workers); SIGKILL if it hangs."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        # gunicorn runs in its own session (see gunicorn()): this group is only its processes.
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _tail(log: IO[bytes], size: int = 4000) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")[-size:]
+
+
+def _control_socket_off() -> list[str]:
+    # gunicorn >= 25.1 opens a control socket at one fixed path in $HOME by default, which
+    # a dev server (`make run`) may hold too; the bench server needs none. Older versions
+    # have no such socket and would reject the flag.
+    return ["--no-control-socket"] if hasattr(gunicorn_config, "ControlSocketDisable") else []
+
+
+@contextmanager
+def gunicorn(ready_path: str, workers: int = 2) -> Iterator[int]:
+    """Serve the project with the bench settings on a free local port; yields the port.
+
+    The server is stopped on exit, also when the benchmark raises.
+    """
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "portal.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        *_control_socket_off(),
+    ]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env=bench_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until_up(port, ready_path, process)
+            yield port
+        except BaseException:
+            info(f"gunicorn log:\n{_tail(log)}")
+            raise
+        finally:
+            _stop(process)
+
+
+# --- load and statistics -----------------------------------------------------------------
+
+
+def measure(
+    port: int, paths: Mapping[str, str], rounds: int = 500, warmup: int = 50
+) -> dict[str, list[float]]:
+    """Latency in ms per named path, requests interleaved so drift hits every path alike.
+
+    One client, one request at a time: this measures latency, not throughput. The order
+    within a round alternates so no path always follows the same one.
+    """
+    connections = {name: http.client.HTTPConnection(HOST, port, timeout=10) for name in paths}
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    names = list(paths)
+    try:
+        for round_number in range(warmup + rounds):
+            order = names if round_number % 2 == 0 else names[::-1]
+            for name in order:
+                elapsed_ms = _timed_get(connections[name], paths[name])
+                if round_number >= warmup:
+                    samples[name].append(elapsed_ms)
+    finally:
+        for conn in connections.values():
+            conn.close()
+    return samples
+
+
+def _timed_get(conn: http.client.HTTPConnection, path: str) -> float:
+    # http.client reopens the connection by itself when the server closed it (gunicorn's
+    # sync workers close after every response), so both paths pay the same connect cost.
+    start = time.perf_counter()
+    conn.request("GET", path)
+    response = conn.getresponse()
+    response.read()
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    if response.status != 200:
+        raise RuntimeError(f"GET {path} answered {response.status}")
+    return elapsed_ms
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def p90(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=10)[-1]

@@ -1,0 +1,22 @@
+"""Settings for the bench server: the project's settings, minus what needs TLS or collectstatic.
+
+The bench process supplies SECRET_KEY and DATABASE_URL in the environment (see
+bench.common.bench_env), so portal.settings reads them as it would in production.
+"""
+
+from portal.settings import *  # noqa: F403
+from portal.settings import BASE_DIR, STORAGES, TEMPLATES
+
+DEBUG = False
+# Plain HTTP on 127.0.0.1: a redirect to https would measure nothing useful.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ROOT_URLCONF = "bench.urls"
+TEMPLATES = [{**TEMPLATES[0], "DIRS": [BASE_DIR / "bench" / "templates"]}]
+# {% static %} must not need a manifest from collectstatic; no static file is fetched.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,10 @@
+"""The project's URLs plus the baselines the benchmarks compare against."""
+
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+urlpatterns = [
+    # Same server, same middleware, same base template: only the view's own work differs.
+    path("bench/bare/", TemplateView.as_view(template_name="bench/bare.html"), name="bench-bare"),
+    path("", include("portal.urls")),
+]
