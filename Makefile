@@ -14,12 +14,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --build-constraint .ci/build-constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+run: export DEBUG = 1
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
-	PATH="$(abspath $(BIN)):$$PATH" DEBUG=1 $(BIN)/honcho start
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
