@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
+from feedback import services
 from feedback.models import (
     Customer,
     EmailLog,
@@ -37,6 +40,15 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
     inlines = [OrderItemInline]
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        order = form.instance
+        if order.delivered_at is not None:
+            # Delivery entered by hand schedules the invitation like any delivery event.
+            services.invitation_schedule(order=order)
 
 
 class EmailLogInline(admin.TabularInline):
@@ -107,11 +119,22 @@ class PolicyVersionInline(admin.TabularInline):
     model = PolicyVersion
     extra = 0
     can_delete = False
-    readonly_fields = ["changed_at", "changed_by", "changes"]
+    readonly_fields = ["changed_at", "changed_by", "what_changed"]
     fields = readonly_fields
+    verbose_name_plural = "history of changes"
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="what changed (before → after)")
+    def what_changed(self, version: PolicyVersion) -> str:
+        rows = (
+            (name, change["before"], change["after"]) for name, change in version.changes.items()
+        )
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {} → {}</li>", rows))
 
 
 @admin.register(InvitationPolicy)
@@ -136,3 +159,28 @@ class InvitationPolicyAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         InvitationPolicy.live()
         return super().get_queryset(request)
+
+    def save_model(
+        self, request: HttpRequest, obj: InvitationPolicy, form: ModelForm, change: bool
+    ) -> None:
+        services.policy_save(policy=obj, changed_by=request.user)
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(admin.ModelAdmin):
+    list_display = ["changed_at", "changed_by", "changed_fields"]
+    list_filter = ["changed_by"]
+    readonly_fields = ["policy", "changed_at", "changed_by", "changes", "snapshot"]
+
+    @admin.display(description="fields changed")
+    def changed_fields(self, version: PolicyVersion) -> str:
+        return ", ".join(version.changes)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,8 +1,5 @@
 """Invitation emails, built from three templates: subject, text body and HTML body."""
 
-from email.utils import make_msgid
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -18,18 +15,29 @@ def absolute(path: str) -> str:
     return settings.PORTAL_BASE_URL + path
 
 
+def invitation_links(invitation: Invitation) -> dict[str, str]:
+    """The customer's choices, each a page of its own (a GET never changes anything)."""
+    kwargs = {"token": tokens.token_for(invitation.token_nonce)}
+    names = {"answer": "page", "later": "later", "decline": "decline", "stop": "stop"}
+    return {
+        key: absolute(reverse(f"feedback:{name}", kwargs=kwargs)) for key, name in names.items()
+    }
+
+
 def invitation_link(invitation: Invitation) -> str:
-    token = tokens.token_for(invitation.token_nonce)
-    return absolute(reverse("feedback:page", kwargs={"token": token}))
+    return invitation_links(invitation)["answer"]
 
 
-def invitation_message(invitation: Invitation, *, kind: str) -> EmailMultiAlternatives:
-    customer = invitation.order.customer
+def invitation_message(
+    invitation: Invitation, *, kind: str, message_id: str
+) -> EmailMultiAlternatives:
+    customer = invitation.customer
+    links = invitation_links(invitation)
     context = {
         "customer": customer,
         "order": invitation.order,
         "items": list(invitation.order.items.all()),
-        "link": invitation_link(invitation),
+        "links": links,
         "expires_at": invitation.expires_at,
         "kind": kind,
     }
@@ -37,15 +45,20 @@ def invitation_message(invitation: Invitation, *, kind: str) -> EmailMultiAltern
         translation.override(customer.locale),
         timezone.override(customer_zone(customer.time_zone)),
     ):
-        subject = render_to_string("emails/invitation-subject.txt", context).strip()
+        subject = render_to_string("emails/invitation-subject.txt", context)
         text = render_to_string("emails/invitation-body-text.txt", context)
         html = render_to_string("emails/invitation-body-html.html", context)
-    domain = urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),
         body=text,
         to=[customer.email],
-        headers={"Message-ID": make_msgid(domain=domain)},
+        headers={
+            "Message-ID": message_id,
+            # RFC 8058 one-click unsubscribe: mail clients POST to this URL.
+            "List-Unsubscribe": f"<{links['stop']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
     )
     message.attach_alternative(html, "text/html")
     return message

@@ -25,3 +25,16 @@ class ResponseForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+class SnoozeForm(forms.Form):
+    days = forms.TypedChoiceField(
+        label=_("When should we ask again?"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose when we should ask again.")},
+    )
+
+    def __init__(self, *args: object, choices: list[int], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["days"].choices = [(d, _("In %(days)d days") % {"days": d}) for d in choices]

@@ -23,6 +23,9 @@ class Customer(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
     consent = models.CharField(max_length=10, choices=Consent.choices, default=Consent.UNKNOWN)
     invitations_stopped_at = models.DateTimeField(null=True, blank=True)
+    # When the last invitation email went to this customer; written under a row lock at
+    # send time, it is what enforces the cooldown across concurrent senders.
+    last_invited_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -99,9 +102,10 @@ class InvitationPolicy(models.Model):
         max_length=10, choices=ConsentMode.choices, default=ConsentMode.NOTICE
     )
     snooze_choices = models.JSONField(
-        default=default_snooze_choices, help_text="Days a customer may choose for 'ask me later'."
+        default=default_snooze_choices,
+        help_text="Days a customer may choose for 'ask me later' (at most once per "
+        "invitation), e.g. [7, 14, 30]; an empty list turns 'ask me later' off.",
     )
-    max_snoozes = models.PositiveSmallIntegerField(default=1)
     nps_enabled = models.BooleanField("ask the 0–10 recommend question", default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -124,11 +128,17 @@ class InvitationPolicy(models.Model):
         if self.send_window_start >= self.send_window_end:
             raise ValidationError({"send_window_end": _("The window must end after it starts.")})
         choices = self.snooze_choices
-        if not isinstance(choices, list) or not all(
-            isinstance(d, int) and 1 <= d <= 365 for d in choices
-        ):
+        valid = isinstance(choices, list) and all(
+            isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 90 for d in choices
+        )
+        if not valid or len(choices) > 5 or len(set(choices)) != len(choices):
             raise ValidationError(
-                {"snooze_choices": _("Give a list of whole days between 1 and 365.")}
+                {
+                    "snooze_choices": _(
+                        "Give up to five different whole numbers of days between 1 and 90, "
+                        "e.g. [7, 14, 30]."
+                    )
+                }
             )
 
     @classmethod
@@ -224,6 +234,12 @@ class Invitation(models.Model):
                 fields=["due_at"], condition=Q(state="scheduled"), name="invitation_due_idx"
             ),
             models.Index(
+                fields=["due_at"], condition=Q(state="snoozed"), name="invitation_snoozed_due_idx"
+            ),
+            models.Index(
+                fields=["expires_at"], condition=Q(state="sent"), name="invitation_sent_expiry_idx"
+            ),
+            models.Index(
                 fields=["sending_started_at"],
                 condition=Q(state="sending"),
                 name="invitation_sending_idx",
@@ -297,16 +313,17 @@ class EmailLog(models.Model):
         LATER = "later", _("asked-for later reminder")
 
     class Outcome(models.TextChoices):
+        # Written before the message is handed over; a crash leaves it "unknown".
+        UNKNOWN = "unknown", _("unknown: handed over, no answer recorded")
         SENT = "sent", _("accepted by the mail server")
         FAILED = "failed", _("refused: not delivered")
-        UNKNOWN = "unknown", _("unknown: interrupted")
 
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     message_id = models.CharField(max_length=255, blank=True)
     to_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.UNKNOWN)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -321,3 +338,13 @@ class EmailLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} email for invitation {self.invitation_id} ({self.outcome})"
+
+
+class DailySendCount(models.Model):
+    """Invitations sent per UTC day; the daily cap is a conditional UPDATE on this row."""
+
+    day = models.DateField(unique=True)
+    sent = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.sent} sent"

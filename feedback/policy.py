@@ -1,12 +1,12 @@
 """The invitation rules as a pure function: no database, no clock, no I/O.
 
-decide(policy, facts, now) answers "may this order's invitation be sent, and when?".
+decide(rules, facts, now) answers "may this order's invitation be sent, and when?".
 The same function runs at scheduling time, again at send time, and in the simulator.
 """
 
 import hashlib
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SEND = "send"
@@ -28,7 +28,7 @@ class PolicyRules:
 
     @classmethod
     def from_policy(cls, policy: object) -> "PolicyRules":
-        return cls(**{name: getattr(policy, name) for name in cls.__dataclass_fields__})
+        return cls(**{f.name: getattr(policy, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,20 @@ class Facts:
     opted_out: bool
     consent: str  # "given" / "not_given" / "unknown"
     time_zone: str = "UTC"
-    # When this customer was last sent an invitation for another order, if ever.
+    # When this customer was last sent an invitation email, if ever.
     last_invited_at: datetime | None = None
     # Invitations already sent on the day this one would go out (for the daily cap).
     sent_that_day: int = 0
+    # The one "ask me later" email the customer asked for: only their own wishes apply.
+    is_later: bool = False
+    # When the invitation is due (defaults to delivery + delay moved into the window).
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Decision:
     action: str
+    # When to send: never in the past relative to `now`, always inside the window.
     due_at: datetime
     reason: str = ""
 
@@ -63,22 +68,28 @@ def decide(rules: PolicyRules, facts: Facts, now: datetime) -> Decision:
     - no email address -> no_email
     - customer stopped all invitations -> opted_out
     - consent: notice mode refuses only "not_given"; opt_in needs "given" -> no_consent
+    For a first invitation (not the asked-for "later" one), also:
     - the order is not in the sampled share -> sampled_out
     - another invitation within the cooldown -> cooldown
-    - the invitation would be past its validity -> expired
+    - it would go out after its validity ran out -> expired
     - the day's cap is reached -> daily_cap
     """
-    due_at = send_time(rules, facts)
-    checks = (
+    planned = facts.due_at or send_time(rules, facts)
+    # Late (a backlog, a retry, the sweep's minute): the next in-window moment from now.
+    due_at = planned if planned >= now else into_window(rules, now, facts.time_zone)
+    checks = [
         ("policy_off", not rules.enabled),
         ("no_email", not facts.has_email),
         ("opted_out", facts.opted_out),
         ("no_consent", not _consented(rules.consent_mode, facts.consent)),
-        ("sampled_out", not in_sample(facts.order_external_id, rules.sample_percent)),
-        ("cooldown", _in_cooldown(rules, facts, due_at)),
-        ("expired", now >= facts.delivered_at + timedelta(days=rules.invitation_valid_days)),
-        ("daily_cap", _cap_reached(rules, facts)),
-    )
+    ]
+    if not facts.is_later:
+        checks += [
+            ("sampled_out", not in_sample(facts.order_external_id, rules.sample_percent)),
+            ("cooldown", _in_cooldown(rules, facts, due_at)),
+            ("expired", due_at >= planned + timedelta(days=rules.invitation_valid_days)),
+            ("daily_cap", _cap_reached(rules, facts)),
+        ]
     for reason, forbidden in checks:
         if forbidden:
             return Decision(SUPPRESS, due_at, reason)
@@ -89,10 +100,10 @@ def _consented(mode: str, consent: str) -> bool:
     return consent == "given" if mode == "opt_in" else consent != "not_given"
 
 
-def _in_cooldown(rules: PolicyRules, facts: Facts, due_at: datetime) -> bool:
+def _in_cooldown(rules: PolicyRules, facts: Facts, send_at: datetime) -> bool:
     if facts.last_invited_at is None:
         return False
-    return due_at < facts.last_invited_at + timedelta(days=rules.customer_cooldown_days)
+    return send_at < facts.last_invited_at + timedelta(days=rules.customer_cooldown_days)
 
 
 def _cap_reached(rules: PolicyRules, facts: Facts) -> bool:
@@ -107,23 +118,38 @@ def in_sample(order_external_id: str, percent: int) -> bool:
 
 def send_time(rules: PolicyRules, facts: Facts) -> datetime:
     """Delivery + delay, moved forward into the send window in the customer's time zone."""
-    tz = customer_zone(facts.time_zone)
-    local = (facts.delivered_at + timedelta(days=rules.delay_after_delivery_days)).astimezone(tz)
-    day = local.date()
-    in_window = rules.send_window_start <= local.time() < rules.send_window_end
-    if in_window and (rules.send_on_weekends or day.weekday() < 5):
+    moment = facts.delivered_at + timedelta(days=rules.delay_after_delivery_days)
+    return into_window(rules, moment, facts.time_zone)
+
+
+def into_window(rules: PolicyRules, moment: datetime, time_zone: str) -> datetime:
+    """The first instant at or after `moment` inside the customer's local send window."""
+    tz = customer_zone(time_zone)
+    local = moment.astimezone(tz)
+    if in_window(rules, local):
         return local
+    day = local.date()
     if local.time() >= rules.send_window_end:
         day += timedelta(days=1)
-    return _window_opening(rules, day, tz)
-
-
-def _window_opening(rules: PolicyRules, day: date, tz: ZoneInfo) -> datetime:
-    while not rules.send_on_weekends and day.weekday() >= 5:
+    # A bounded walk: weekends and DST gaps can push the opening a few days on.
+    for _ in range(8):
+        opening = _opening(rules, day, tz)
+        if opening >= local and in_window(rules, opening):
+            return opening
         day += timedelta(days=1)
+    raise ValueError("the send window never opens")  # unreachable for a valid policy
+
+
+def in_window(rules: PolicyRules, local: datetime) -> bool:
+    """Is this local moment inside the window (and on an allowed day)?"""
+    if not rules.send_on_weekends and local.weekday() >= 5:
+        return False
+    return rules.send_window_start <= local.time() < rules.send_window_end
+
+
+def _opening(rules: PolicyRules, day: date, tz: ZoneInfo) -> datetime:
     # Round-trip through UTC so a start time inside a DST gap lands on a real instant.
-    opening = datetime.combine(day, rules.send_window_start, tzinfo=tz)
-    return opening.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    return datetime.combine(day, rules.send_window_start, tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
 def customer_zone(name: str) -> ZoneInfo:

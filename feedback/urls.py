@@ -7,5 +7,9 @@ app_name = "feedback"
 urlpatterns = [
     path("f/<str:token>/", public.feedback_page, name="page"),
     path("f/<str:token>/thanks/", public.thanks, name="thanks"),
+    path("f/<str:token>/later/", public.later, name="later"),
+    path("f/<str:token>/no-thanks/", public.decline, name="decline"),
+    path("f/<str:token>/stop/", public.stop, name="stop"),
+    path("f/<str:token>/resume/", public.resume, name="resume"),
     path("staff/outbox/", staff.outbox, name="outbox"),
 ]

@@ -193,7 +193,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The invitation pipeline.
 INVITATION_BATCH_SIZE = env.int("INVITATION_BATCH_SIZE", default=100)
 # A claimed batch whose send task never ran (e.g. Redis lost it) is re-claimed after this.
-INVITATION_CLAIM_LEASE_SECONDS = env.int("INVITATION_CLAIM_LEASE_SECONDS", default=300)
+INVITATION_CLAIM_LEASE_SECONDS = env.int("INVITATION_CLAIM_LEASE_SECONDS", default=120)
+# A send still `sending` after this (longer than the task time limit) had its process die:
+# it becomes send_unknown, never re-sent automatically.
+INVITATION_SENDING_TIMEOUT_SECONDS = env.int("INVITATION_SENDING_TIMEOUT_SECONDS", default=600)
+# A refused message is retried this many times in all, waiting 1, 4, 16... x the backoff.
+INVITATION_MAX_SEND_ATTEMPTS = env.int("INVITATION_MAX_SEND_ATTEMPTS", default=4)
+INVITATION_RETRY_BACKOFF_SECONDS = env.int("INVITATION_RETRY_BACKOFF_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

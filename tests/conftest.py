@@ -1,3 +1,4 @@
+import logging
 import os
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from tests.smtp import SmtpSink
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# aiosmtpd logs every SMTP command at INFO: too loud for failure reports.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -147,3 +150,16 @@ def wait_for(predicate: object, timeout: float = 30, interval: float = 0.1) -> b
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+@pytest.fixture
+def all_day_window(db: None) -> None:
+    """A send window covering the whole day, so tests do not depend on the clock's hour."""
+    from datetime import time
+
+    from feedback.models import InvitationPolicy
+
+    InvitationPolicy.objects.update_or_create(
+        pk=1,
+        defaults={"send_window_start": time(0, 0), "send_window_end": time(23, 59, 59, 999999)},
+    )

@@ -10,7 +10,7 @@ from feedback import services
 from feedback.models import Invitation
 from tests.factories import OrderFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("all_day_window")]
 
 
 def test_it_sends_inline_and_prints_one_summary_line() -> None:
@@ -19,9 +19,10 @@ def test_it_sends_inline_and_prints_one_summary_line() -> None:
             order=OrderFactory(), delivered_at=timezone.now() - timedelta(days=10)
         )
     out = StringIO()
-    call_command("dispatch_invitations", "--send-inline", stdout=out)
+    call_command("dispatch_invitations", stdout=out)
     assert out.getvalue().strip().splitlines() == [
-        "dispatch_invitations: claimed 3 in 1 batch(es), expired 0, sent 3"
+        "dispatch_invitations: claimed 3 in 1 batch(es), expired 0, snoozes due 0, "
+        "stale sends 0, sent 3, suppressed 0, deferred 0, retrying 0, failed 0, unknown 0"
     ]
     assert len(mail.outbox) == 3
     assert set(Invitation.objects.values_list("state", flat=True)) == {"sent"}
@@ -30,6 +31,6 @@ def test_it_sends_inline_and_prints_one_summary_line() -> None:
 def test_it_has_nothing_to_do_when_nothing_is_due() -> None:
     services.order_mark_delivered(order=OrderFactory(), delivered_at=timezone.now())
     out = StringIO()
-    call_command("dispatch_invitations", "--send-inline", stdout=out)
+    call_command("dispatch_invitations", stdout=out)
     assert "claimed 0" in out.getvalue()
     assert mail.outbox == []

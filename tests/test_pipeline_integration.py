@@ -16,7 +16,11 @@ from tests.conftest import WorkerProcess, wait_for
 from tests.factories import CustomerFactory, OrderFactory
 from tests.smtp import SmtpSink
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("all_day_window"),
+]
 
 
 def deliver_order(email: str) -> Invitation:
@@ -44,7 +48,7 @@ def test_it_delivers_one_invitation_and_takes_the_answer(
     invitation = deliver_order("ana@example.com")
     assert invitation.state == Invitation.State.SCHEDULED
 
-    call_command("dispatch_invitations")
+    call_command("dispatch_invitations", "--queue")
     assert wait_for(lambda: smtp.count() >= 1), "\n".join(celery_worker_process.log[-30:])
     wait_until_sent(invitation, celery_worker_process)
     [message] = smtp.to("ana@example.com")
@@ -59,7 +63,7 @@ def test_it_delivers_one_invitation_and_takes_the_answer(
     stored = Response.objects.get(invitation=invitation)
     assert (stored.rating, stored.comment) == (5, "Arrived early, works well")
 
-    call_command("dispatch_invitations")
+    call_command("dispatch_invitations", "--queue")
     invitations_sweep.delay()
     # Give the worker time to act on anything it was (wrongly) handed.
     assert not wait_for(lambda: smtp.count() > 1, timeout=5)

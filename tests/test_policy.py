@@ -21,9 +21,18 @@ def facts(**overrides: object) -> Facts:
 
 def test_it_sends_delay_days_after_delivery_inside_the_window() -> None:
     delivered = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)  # 11:30 in Madrid
-    decision = decide(PolicyRules(), facts(delivered_at=delivered), NOW)
+    decision = decide(PolicyRules(), facts(delivered_at=delivered), delivered)
     assert decision.send
     assert decision.due_at == delivered + timedelta(days=7)
+
+
+def test_it_moves_a_late_send_to_the_next_window_instead_of_sending_at_night() -> None:
+    delivered = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
+    night = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # 03:00 in Madrid, a day late
+    decision = decide(PolicyRules(), facts(delivered_at=delivered), night)
+    assert decision.send
+    assert decision.due_at.astimezone(ZoneInfo("Europe/Madrid")).time() == time(9, 0)
+    assert decision.due_at > night
 
 
 def test_it_moves_an_evening_delivery_to_the_next_morning_in_the_customers_zone() -> None:
@@ -57,6 +66,8 @@ def test_it_suppresses_with_the_reason_of_the_first_rule_that_forbids() -> None:
         (PolicyRules(consent_mode="opt_in"), facts(consent="unknown"), "no_consent"),
         (PolicyRules(sample_percent=0), facts(), "sampled_out"),
         (PolicyRules(), facts(last_invited_at=NOW - timedelta(days=10)), "cooldown"),
+        (PolicyRules(enabled=False), facts(is_later=True), "policy_off"),
+        (PolicyRules(), facts(is_later=True, opted_out=True), "opted_out"),
         (PolicyRules(), facts(delivered_at=NOW - timedelta(days=40)), "expired"),
         (PolicyRules(daily_send_cap=5), facts(sent_that_day=5), "daily_cap"),
     ]
@@ -74,3 +85,13 @@ def test_it_samples_the_same_order_the_same_way_every_time() -> None:
         assert len({in_sample(f"ORD-{n}", 30) for _ in range(5)}) == 1
     share = sum(in_sample(f"ORD-{n}", 30) for n in range(10_000)) / 10_000
     assert 0.27 < share < 0.33
+
+
+def test_it_sends_the_asked_for_later_email_despite_cooldown_and_cap() -> None:
+    later = facts(
+        is_later=True,
+        last_invited_at=NOW - timedelta(days=14),
+        sent_that_day=10,
+        due_at=NOW,
+    )
+    assert decide(PolicyRules(daily_send_cap=10, sample_percent=0), later, NOW).send

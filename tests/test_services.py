@@ -7,9 +7,8 @@ from django.utils import timezone
 from feedback import services
 from feedback.models import EmailLog, Invitation, InvitationPolicy
 from tests.factories import CustomerFactory, OrderFactory
-from tests.smtp import SmtpSink
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("all_day_window")]
 
 State = Invitation.State
 
@@ -79,22 +78,6 @@ def test_it_rechecks_the_rules_at_send_time() -> None:
     assert (result.sent, result.suppressed, len(mail.outbox)) == (0, 1, 0)
     invitation.refresh_from_db()
     assert invitation.suppression_reason == "opted_out"
-
-
-def test_it_marks_a_message_the_server_refused_send_failed(
-    settings: object, smtp: SmtpSink
-) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
-    invitation = deliver(email="gone@example.com")
-    smtp.refused.add("gone@example.com")
-    services.invitation_send_batch(
-        invitation_ids=services.invitation_claim_due(now=timezone.now(), batch_size=10)
-    )
-    invitation.refresh_from_db()
-    assert invitation.state == State.SEND_FAILED
-    assert EmailLog.objects.get().outcome == EmailLog.Outcome.FAILED
-    assert smtp.count() == 0
 
 
 def test_it_sweeps_in_batches_and_expires_old_sent_invitations(settings: object) -> None:

@@ -5,21 +5,21 @@ from feedback.tasks import enqueue_send_batch
 
 
 class Command(BaseCommand):
-    help = "Run one invitation sweep now, in this process; prints a one-line summary."
+    help = (
+        "Run one invitation sweep now, in this process, and print a one-line summary. "
+        "Safe alongside itself, beat and the workers."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--send-inline",
+            "--queue",
             action="store_true",
-            help="Send the claimed batches from this process instead of queueing them "
-            "for the Celery workers.",
+            help="Queue the claimed batches for the Celery workers instead of sending them "
+            "from this process.",
         )
 
-    def handle(self, *args: object, send_inline: bool, **options: object) -> None:
-        if send_inline:
-            summary = services.invitations_sweep(
-                send=lambda ids: services.invitation_send_batch(invitation_ids=ids)
-            )
-        else:
-            summary = services.invitations_sweep(send=enqueue_send_batch)
+    def handle(self, *args: object, queue: bool, **options: object) -> None:
+        summary = services.invitations_sweep(
+            send=enqueue_send_batch if queue else services.send_here
+        )
         self.stdout.write(f"dispatch_invitations: {summary}")

@@ -539,7 +539,18 @@ def _save(customers: list[Customer], stories: list[Story], user: AbstractUser) -
         "follow-ups": _bulk(FollowUp, [s.follow_up for s in stories]),
     }
     _backdate([story.order.pk for story in stories])
+    _remember_last_invitations([story.order.pk for story in stories])
     return {name: len(created) for name, created in rows.items()}
+
+
+def _remember_last_invitations(order_ids: list[int]) -> None:
+    """Customer.last_invited_at is what the cooldown reads at send time."""
+    last_sent = (
+        Invitation.objects.filter(customer=OuterRef("pk"), sent_at__isnull=False)
+        .order_by("-sent_at")
+        .values("sent_at")[:1]
+    )
+    Customer.objects.filter(orders__in=order_ids).update(last_invited_at=Subquery(last_sent))
 
 
 def _bulk(model: type, objs: list) -> list:

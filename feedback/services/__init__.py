@@ -1,0 +1,43 @@
+"""Writes: every change that spans models or has side effects goes through here."""
+
+from feedback.services.controls import (
+    ControlRefused,
+    customer_resume_invitations,
+    customer_stop_invitations,
+    invitation_decline,
+    invitation_snooze,
+)
+from feedback.services.invitations import (
+    BatchResult,
+    SweepSummary,
+    invitation_claim_due,
+    invitation_schedule,
+    invitation_send_batch,
+    invitations_expire,
+    invitations_recover_stale,
+    invitations_sweep,
+    order_mark_delivered,
+    send_here,
+)
+from feedback.services.policy import policy_save
+from feedback.services.responses import response_submit
+
+__all__ = [
+    "BatchResult",
+    "ControlRefused",
+    "SweepSummary",
+    "customer_resume_invitations",
+    "customer_stop_invitations",
+    "invitation_claim_due",
+    "invitation_decline",
+    "invitation_schedule",
+    "invitation_send_batch",
+    "invitation_snooze",
+    "invitations_expire",
+    "invitations_recover_stale",
+    "invitations_sweep",
+    "order_mark_delivered",
+    "policy_save",
+    "response_submit",
+    "send_here",
+]

@@ -1,0 +1,437 @@
+"""The invitation pipeline: schedule on delivery, sweep due rows, send each one at most once.
+
+State changes are conditional UPDATEs (from state X to Y, WHERE state = X), and every
+message is recorded in EmailLog and committed as `sending` before any SMTP talk.
+"""
+
+import logging
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from feedback import emails, tokens
+from feedback.models import (
+    Customer,
+    DailySendCount,
+    EmailLog,
+    Invitation,
+    InvitationPolicy,
+    Order,
+)
+from feedback.policy import Decision, Facts, PolicyRules, decide
+
+logger = logging.getLogger(__name__)
+
+State = Invitation.State
+Kind = EmailLog.Kind
+
+# Replies that prove the server did not take the message: safe to retry later.
+REFUSED_ERRORS = (
+    ConnectionRefusedError,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPDataError,
+    smtplib.SMTPNotSupportedError,
+    smtplib.SMTPAuthenticationError,
+)
+
+
+def live_rules() -> PolicyRules:
+    return PolicyRules.from_policy(InvitationPolicy.live())
+
+
+def _facts(order: Order, customer: Customer, **extra: object) -> Facts:
+    return Facts(
+        order_external_id=order.external_id,
+        delivered_at=order.delivered_at,
+        has_email=bool(customer.email),
+        opted_out=customer.invitations_stopped_at is not None,
+        consent=customer.consent,
+        time_zone=customer.time_zone,
+        last_invited_at=customer.last_invited_at,
+        **extra,
+    )
+
+
+# Scheduling ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_mark_delivered(*, order: Order, delivered_at: datetime) -> Invitation:
+    """Record delivery once and schedule the order's invitation; a repeat changes nothing."""
+    Order.objects.filter(pk=order.pk, delivered_at__isnull=True).update(
+        delivered_at=delivered_at, updated_at=timezone.now()
+    )
+    order.refresh_from_db()
+    return invitation_schedule(order=order)
+
+
+def invitation_schedule(*, order: Order, now: datetime | None = None) -> Invitation:
+    """Create the order's one invitation, scheduled or suppressed with its reason.
+
+    Idempotent: an order that has its invitation keeps it, whatever changed since.
+    """
+    if order.delivered_at is None:
+        raise ValueError(f"order {order.external_id} is not delivered")
+    existing = Invitation.objects.filter(order=order).first()
+    if existing is not None:
+        return existing
+    rules = live_rules()
+    decision = decide(rules, _facts(order, order.customer), now or timezone.now())
+    try:
+        # A savepoint: a concurrent delivery event may have created it a moment ago.
+        with transaction.atomic():
+            return Invitation.objects.create(
+                order=order,
+                customer=order.customer,
+                due_at=decision.due_at,
+                expires_at=decision.due_at + timedelta(days=rules.invitation_valid_days),
+                **_token_fields(),
+                **_state_for(decision),
+            )
+    except IntegrityError:
+        return Invitation.objects.get(order=order)
+
+
+def _token_fields() -> dict[str, str]:
+    nonce = tokens.new_nonce()
+    return {"token_nonce": nonce, "token_hash": tokens.token_hash(tokens.token_for(nonce))}
+
+
+def _state_for(decision: Decision) -> dict[str, str]:
+    if decision.send:
+        return {"state": State.SCHEDULED, "suppression_reason": ""}
+    return {"state": State.SUPPRESSED, "suppression_reason": decision.reason}
+
+
+# The sweep ----------------------------------------------------------------------------
+
+
+def invitation_claim_due(*, now: datetime, batch_size: int) -> list[int]:
+    """Lease a batch of due invitations to one sender.
+
+    The lease keeps other sweeps from queueing the same rows again; if the send task is
+    lost (a Redis restart), the lease runs out and a later sweep claims them again. Each
+    send starts with its own conditional scheduled -> sending update, so a double claim
+    can never double-send.
+    """
+    with transaction.atomic():
+        ids = list(
+            Invitation.objects.filter(state=State.SCHEDULED, due_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .order_by("due_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        lease = now + timedelta(seconds=settings.INVITATION_CLAIM_LEASE_SECONDS)
+        Invitation.objects.filter(pk__in=ids).update(claimed_until=lease)
+    return ids
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    unknown: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    skipped: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def merge(self, other: "BatchResult") -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class SweepSummary:
+    claimed: int = 0
+    batches: int = 0
+    expired: int = 0
+    woken: int = 0
+    stale: int = 0
+    results: BatchResult = field(default_factory=BatchResult)
+    sent_inline: bool = False
+
+    def __str__(self) -> str:
+        line = (
+            f"claimed {self.claimed} in {self.batches} batch(es), expired {self.expired}, "
+            f"snoozes due {self.woken}, stale sends {self.stale}"
+        )
+        if not self.sent_inline:
+            return line + ", queued for workers"
+        r = self.results
+        return line + (
+            f", sent {r.sent}, suppressed {r.suppressed}, deferred {r.deferred}, "
+            f"retrying {r.retrying}, failed {r.failed}, unknown {r.unknown}"
+        )
+
+
+def invitations_sweep(
+    *, send: Callable[[list[int]], BatchResult | None], now: datetime | None = None
+) -> SweepSummary:
+    """One sweep: housekeeping, then claim due invitations batch by batch and hand each
+    batch to `send`: one that queues it for a worker (returns None) or sends it here."""
+    now = now or timezone.now()
+    summary = SweepSummary(
+        expired=invitations_expire(now=now),
+        woken=invitations_wake_snoozed(now=now),
+        stale=invitations_recover_stale(now=now),
+        sent_inline=send is send_here,
+    )
+    while ids := invitation_claim_due(now=now, batch_size=settings.INVITATION_BATCH_SIZE):
+        summary.claimed += len(ids)
+        summary.batches += 1
+        if result := send(ids):
+            summary.results.merge(result)
+    return summary
+
+
+def send_here(ids: list[int]) -> BatchResult:
+    """Send a claimed batch from this process (the command's default)."""
+    return invitation_send_batch(invitation_ids=ids)
+
+
+def invitations_expire(*, now: datetime) -> int:
+    """Sent and unanswered past its validity: the invitation lapses."""
+    return Invitation.objects.filter(state=State.SENT, expires_at__lte=now).update(
+        state=State.EXPIRED, updated_at=now
+    )
+
+
+def invitations_wake_snoozed(*, now: datetime) -> int:
+    """The day a customer chose for "ask me later" has come: schedule the one later email."""
+    return Invitation.objects.filter(state=State.SNOOZED, due_at__lte=now).update(
+        state=State.SCHEDULED, claimed_until=None, updated_at=now
+    )
+
+
+def invitations_recover_stale(*, now: datetime) -> int:
+    """A send that never finished (its process died): the message may have gone out, so
+    it becomes send_unknown for a human, and is never sent again automatically."""
+    cutoff = now - timedelta(seconds=settings.INVITATION_SENDING_TIMEOUT_SECONDS)
+    stale = Invitation.objects.filter(state=State.SENDING, sending_started_at__lt=cutoff)
+    return stale.update(
+        state=State.SEND_UNKNOWN, last_error="interrupted while sending", updated_at=now
+    )
+
+
+# Sending ------------------------------------------------------------------------------
+
+
+@dataclass
+class Attempt:
+    invitation: Invitation
+    log: EmailLog
+    started_at: datetime
+    previous_last_invited_at: datetime | None
+    counted_day: object = None
+
+
+def invitation_send_batch(*, invitation_ids: list[int]) -> BatchResult:
+    """Send each invitation we can claim over one reused SMTP connection."""
+    result = BatchResult()
+    connection = get_connection()
+    try:
+        for pk in invitation_ids:
+            result.add(_send_one(connection, pk))
+    finally:
+        connection.close()
+    return result
+
+
+def _send_one(connection: BaseEmailBackend, pk: int) -> str:
+    now = timezone.now()
+    attempt = _begin(pk, now)
+    if isinstance(attempt, str):
+        return attempt
+    message = emails.invitation_message(
+        attempt.invitation, kind=attempt.log.kind, message_id=attempt.log.message_id
+    )
+    try:
+        connection.open()
+        connection.send_messages([message])
+    except REFUSED_ERRORS as exc:
+        connection.close()
+        return _refused(attempt, exc)
+    except Exception as exc:
+        connection.close()
+        return _unknown(attempt, exc)
+    return _sent(attempt)
+
+
+@transaction.atomic
+def _begin(pk: int, now: datetime) -> Attempt | str:
+    """scheduled -> sending under row locks, with the rules checked once more; committed
+    before any SMTP talk. Returns the attempt, or the outcome when nothing is to be sent."""
+    invitation = (
+        Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("order")
+        .filter(pk=pk, state=State.SCHEDULED)
+        .first()
+    )
+    if invitation is None:
+        return "skipped"  # sent, answered or being sent by someone else
+    # The customer's row lock serialises this customer's sends: the cooldown holds.
+    customer = Customer.objects.select_for_update().get(pk=invitation.customer_id)
+    invitation.customer = invitation.order.customer = customer
+    kind = Kind.LATER if invitation.snooze_count else Kind.INVITATION
+    rules = live_rules()
+    decision = _decide_now(rules, invitation, kind, now)
+    if not decision.send:
+        _transition(invitation, State.SCHEDULED, State.SUPPRESSED, reason=decision.reason)
+        return "suppressed"
+    if decision.due_at > now + timedelta(minutes=1):
+        # Outside the customer's window now (e.g. a backlog at night): wait for it.
+        _transition(
+            invitation, State.SCHEDULED, State.SCHEDULED, due_at=decision.due_at, claimed_until=None
+        )
+        return "deferred"
+    counted_day = None
+    if kind == Kind.INVITATION and rules.daily_send_cap is not None:
+        counted_day = now.date()
+        if not _reserve_daily_slot(counted_day, rules.daily_send_cap):
+            _transition(invitation, State.SCHEDULED, State.SUPPRESSED, reason="daily_cap")
+            return "suppressed"
+    return _mark_sending(invitation, customer, kind, rules, now, counted_day)
+
+
+def _decide_now(rules: PolicyRules, invitation: Invitation, kind: str, now: datetime) -> Decision:
+    sent_today = 0
+    if rules.daily_send_cap is not None:
+        row = DailySendCount.objects.filter(day=now.date()).first()
+        sent_today = row.sent if row else 0
+    facts = _facts(
+        invitation.order,
+        invitation.customer,
+        is_later=kind == Kind.LATER,
+        sent_that_day=sent_today,
+        due_at=invitation.due_at,
+    )
+    return decide(rules, facts, now)
+
+
+def _reserve_daily_slot(day: object, cap: int) -> bool:
+    """The daily cap as one conditional UPDATE: holds with any number of senders."""
+    if not DailySendCount.objects.filter(day=day).exists():
+        already = Invitation.objects.filter(sent_at__date=day).count()
+        DailySendCount.objects.bulk_create(
+            [DailySendCount(day=day, sent=already)], ignore_conflicts=True
+        )
+    return bool(DailySendCount.objects.filter(day=day, sent__lt=cap).update(sent=F("sent") + 1))
+
+
+def _mark_sending(
+    invitation: Invitation,
+    customer: Customer,
+    kind: str,
+    rules: PolicyRules,
+    now: datetime,
+    counted_day: object,
+) -> Attempt:
+    previous = customer.last_invited_at
+    if kind == Kind.INVITATION:
+        Customer.objects.filter(pk=customer.pk).update(last_invited_at=now)
+    _transition(
+        invitation,
+        State.SCHEDULED,
+        State.SENDING,
+        sending_started_at=now,
+        send_attempts=invitation.send_attempts + 1,
+        expires_at=now + timedelta(days=rules.invitation_valid_days),
+    )
+    log = EmailLog.objects.create(
+        invitation=invitation,
+        kind=kind,
+        message_id=make_msgid(domain=urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"),
+        to_email=customer.email,
+    )
+    return Attempt(invitation, log, now, previous, counted_day)
+
+
+@transaction.atomic
+def _sent(attempt: Attempt) -> str:
+    now = timezone.now()
+    _transition(attempt.invitation, State.SENDING, State.SENT, sent_at=now)
+    EmailLog.objects.filter(pk=attempt.log.pk).update(outcome=EmailLog.Outcome.SENT)
+    return "sent"
+
+
+@transaction.atomic
+def _refused(attempt: Attempt, exc: Exception) -> str:
+    """The server refused: nothing was delivered. Undo the attempt and retry with backoff,
+    up to INVITATION_MAX_SEND_ATTEMPTS, then give up as send_failed."""
+    invitation = attempt.invitation
+    EmailLog.objects.filter(pk=attempt.log.pk).update(
+        outcome=EmailLog.Outcome.FAILED, error=repr(exc)[:2000]
+    )
+    _release(attempt)
+    if invitation.send_attempts >= settings.INVITATION_MAX_SEND_ATTEMPTS:
+        _transition(invitation, State.SENDING, State.SEND_FAILED, error=repr(exc))
+        return "failed"
+    backoff = settings.INVITATION_RETRY_BACKOFF_SECONDS * 4 ** (invitation.send_attempts - 1)
+    _transition(
+        invitation,
+        State.SENDING,
+        State.SCHEDULED,
+        error=repr(exc),
+        due_at=timezone.now() + timedelta(seconds=backoff),
+        claimed_until=None,
+    )
+    return "retrying"
+
+
+def _release(attempt: Attempt) -> None:
+    """Give back what the refused attempt took: the customer's cooldown and the day's slot."""
+    customer = attempt.invitation.customer
+    if attempt.log.kind == Kind.INVITATION:
+        Customer.objects.filter(pk=customer.pk, last_invited_at=attempt.started_at).update(
+            last_invited_at=attempt.previous_last_invited_at
+        )
+    if attempt.counted_day is not None:
+        DailySendCount.objects.filter(day=attempt.counted_day).update(sent=F("sent") - 1)
+
+
+@transaction.atomic
+def _unknown(attempt: Attempt, exc: Exception) -> str:
+    # The server may have the message: never send it again automatically.
+    logger.warning("ambiguous send failure for invitation %s: %r", attempt.invitation.pk, exc)
+    EmailLog.objects.filter(pk=attempt.log.pk).update(error=repr(exc)[:2000])
+    _transition(attempt.invitation, State.SENDING, State.SEND_UNKNOWN, error=repr(exc))
+    return "unknown"
+
+
+def _transition(
+    invitation: Invitation,
+    source: str,
+    target: str,
+    *,
+    reason: str = "",
+    error: str = "",
+    **fields: object,
+) -> bool:
+    """The one place invitation states change: a conditional UPDATE from source to target."""
+    updates = {"state": target, "suppression_reason": reason, "updated_at": timezone.now()}
+    if error:
+        updates["last_error"] = error[:2000]
+    updates.update(fields)
+    changed = Invitation.objects.filter(pk=invitation.pk, state=source).update(**updates)
+    if changed:
+        for name, value in updates.items():
+            setattr(invitation, name, value)
+    return bool(changed)
