@@ -163,3 +163,13 @@ def all_day_window(db: None) -> None:
         pk=1,
         defaults={"send_window_start": time(0, 0), "send_window_end": time(23, 59, 59, 999999)},
     )
+
+
+@pytest.fixture
+def smtp_settings(settings: object, smtp: SmtpSink) -> SmtpSink:
+    """Send from this process over real SMTP to the test's server."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return smtp

@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd) for tests: it receives messages over the wire."""
 
+import asyncio
 import email
 import threading
 from email.message import EmailMessage
@@ -11,6 +12,14 @@ from aiosmtpd.controller import Controller
 class _Handler:
     def __init__(self, sink: "SmtpSink") -> None:
         self.sink = sink
+
+    async def handle_EHLO(
+        self, server: object, session: object, envelope: object, hostname: str, responses: list
+    ) -> list:
+        with self.sink.lock:
+            self.sink.connections += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: object, session: object, envelope: object, address: str, options: list
@@ -24,6 +33,8 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=default_policy)
         with self.sink.lock:
             self.sink.messages.append(message)
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)
         return "250 OK"
 
 
@@ -32,8 +43,11 @@ class SmtpSink:
         self.port = port
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
+        self.connections = 0
         # Recipients this server refuses at RCPT, before any data is sent.
         self.refused: set[str] = set()
+        # Seconds to wait after taking a message before saying "250 OK" (a slow server).
+        self.delay = 0.0
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
 
     def start(self) -> None:
@@ -46,6 +60,8 @@ class SmtpSink:
         with self.lock:
             self.messages.clear()
             self.refused.clear()
+            self.connections = 0
+            self.delay = 0.0
 
     def count(self) -> int:
         with self.lock:
