@@ -1,0 +1,79 @@
+"""The invitation email: neutral, complete, in the customer's language."""
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from feedback import emails, tokens
+from feedback.models import Invitation
+from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+# Words that push: incentives, star nudging, gating ("if you were happy…").
+PUSHY = re.compile(
+    r"\b(stars?|5/5|happy|love|reward|discount|coupon|voucher|win|prize|don't forget|"
+    r"last chance|hurry|estrellas?|contento|encant|descuento|cup[oó]n|premio|no olvides|"
+    r"última oportunidad)",
+    re.IGNORECASE,
+)
+
+
+def message_for(locale: str = "en", kind: str = "invitation") -> tuple[Invitation, object]:
+    customer = CustomerFactory(locale=locale, name="Ana")
+    order = OrderFactory(customer=customer, delivered_at=timezone.now())
+    invitation = InvitationFactory(order=order)
+    message = emails.invitation_message(invitation, kind=kind, message_id="<m1@testserver>")
+    return invitation, message
+
+
+def bodies(message: object) -> tuple[str, str]:
+    return message.body, message.alternatives[0].content
+
+
+def test_it_lists_the_items_the_expiry_and_every_choice() -> None:
+    invitation, message = message_for()
+    text, html = bodies(message)
+    token = tokens.token_for(invitation.token_nonce)
+    for body in (text, html):
+        for item in invitation.order.items.all():
+            assert item.name in body
+        for path in ("", "later/", "no-thanks/", "stop/"):
+            assert f"http://testserver/f/{token}/{path}" in body
+        assert invitation.expires_at.strftime("%Y") in body
+    assert "The link works until" in text
+    assert message.subject == f"How was your order {invitation.order.external_id}?"
+
+
+def test_it_carries_one_click_unsubscribe_headers() -> None:
+    invitation, message = message_for()
+    token = tokens.token_for(invitation.token_nonce)
+    headers = message.message()
+    assert headers["List-Unsubscribe"] == f"<http://testserver/f/{token}/stop/>"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["Message-ID"] == "<m1@testserver>"
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+@pytest.mark.parametrize("kind", ["invitation", "later"])
+def test_it_never_pushes(locale: str, kind: str) -> None:
+    _invitation, message = message_for(locale, kind)
+    for body in (message.subject, *bodies(message)):
+        assert not PUSHY.search(body), PUSHY.search(body)
+
+
+def test_it_speaks_spanish_to_a_spanish_customer() -> None:
+    invitation, message = message_for("es")
+    text, html = bodies(message)
+    assert message.subject == f"¿Qué tal tu pedido {invitation.order.external_id}?"
+    assert "Hola, Ana:" in text
+    assert "Pregúntame más tarde" in html
+    assert "No quiero más invitaciones a opinar" in text
+    assert "El enlace funciona hasta el" in text
+
+
+def test_the_later_email_says_it_is_the_only_one() -> None:
+    _invitation, message = message_for(kind="later")
+    assert message.subject.startswith("As you asked")
+    assert "This is the only time we will ask." in message.body
