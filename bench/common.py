@@ -1,7 +1,9 @@
 """Shared helpers: the bench environment and database, gunicorn, a load loop, percentiles."""
 
 import functools
+import hashlib
 import http.client
+import importlib.metadata
 import json
 import os
 import secrets
@@ -51,21 +53,56 @@ def info(message: str) -> None:
 # --- environment and database ------------------------------------------------------------
 
 
+def _migrations_fingerprint() -> str:
+    """A hash of every project migration file and the Django version.
+
+    `migrate` trusts django_migrations, so an initial migration edited in place (before a
+    release) would leave a bench database with the old schema forever: the fingerprint
+    lets us notice and start that database afresh.
+    """
+    digest = hashlib.sha256(importlib.metadata.version("django").encode())
+    for path in sorted(BASE_DIR.glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(BASE_DIR)).encode())
+        digest.update(path.read_bytes())
+    return f"bench-migrations:{digest.hexdigest()[:16]}"
+
+
 def _ensure_postgres_database(url: str) -> bool:
-    """Create the database if missing; False when PostgreSQL is not reachable."""
+    """Create the database if missing, or afresh if its migrations changed; False when
+    PostgreSQL is not reachable."""
     name = urlsplit(url).path.lstrip("/")
     # CREATE DATABASE cannot run in a transaction, and needs a connection to another db.
     admin_url = urlsplit(url)._replace(path="/postgres").geturl()
+    fingerprint = _migrations_fingerprint()
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if exists.fetchone() is None:
+            row = conn.execute(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE datname = %s",
+                [name],
+            ).fetchone()
+            if row is not None and row[0] != fingerprint and _owned(name, row[0]):
+                # A bench database holds only bench data: dropping it loses nothing.
+                conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+                info(f"dropped database {name}: its migrations changed")
+                row = None
+            if row is None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                conn.execute(
+                    sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                        sql.Identifier(name), sql.Literal(fingerprint)
+                    )
+                )
                 info(f"created database {name}")
     except psycopg.OperationalError as error:
         info(f"PostgreSQL not reachable ({str(error).strip().splitlines()[0]})")
         return False
     return True
+
+
+def _owned(name: str, comment: str | None) -> bool:
+    """Only a database the bench made may be dropped, never one DATABASE_URL names."""
+    return name.startswith("feedback_bench") or (comment or "").startswith("bench-migrations:")
 
 
 def _database_url() -> str:
@@ -115,9 +152,26 @@ def run_python(args: list[str], env: Mapping[str, str]) -> str:
     return completed.stdout
 
 
-def call_in_django(function: str, *args: str) -> object:
+@functools.cache
+def bench_env_for(database: str) -> Mapping[str, str]:
+    """bench_env() pointed at another database of the same PostgreSQL server, migrated.
+
+    For data sets too large to share the main bench database (and kept across runs).
+    """
+    base = bench_env()
+    url = urlsplit(base["DATABASE_URL"])
+    if not url.scheme.startswith("postgres"):
+        raise RuntimeError(f"needs PostgreSQL, have {base['DATABASE_URL']}")
+    env = {**base, "DATABASE_URL": url._replace(path=f"/{database}").geturl()}
+    if not _ensure_postgres_database(env["DATABASE_URL"]):
+        raise RuntimeError(f"cannot create database {database}")
+    run_python(["manage.py", "migrate", "--noinput", "--verbosity", "0"], env)
+    return env
+
+
+def call_in_django(function: str, *args: str, env: Mapping[str, str] | None = None) -> object:
     """Call `package.module:function` in a Django subprocess with the bench settings."""
-    stdout = run_python(["-m", "bench.call", function, *args], bench_env())
+    stdout = run_python(["-m", "bench.call", function, *args], env or bench_env())
     return json.loads(stdout.strip().splitlines()[-1])
 
 
@@ -159,22 +213,40 @@ def wait_until_up(
     raise RuntimeError(f"gunicorn did not answer 200 on {path} within {timeout:.0f}s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM for a graceful stop (the master stops its workers); SIGKILL if it hangs."""
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM for a graceful stop (the master stops its workers); SIGKILL if it hangs.
+
+    The process must run in its own session (start_new_session=True), so that its
+    process group holds only it and its children.
+    """
     if process.poll() is not None:
         return
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        # gunicorn runs in its own session (see gunicorn()): this group is only its processes.
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
 
-def _tail(log: IO[bytes], size: int = 4000) -> str:
+def tail(log: IO[bytes], size: int = 4000) -> str:
     log.seek(0)
     return log.read().decode(errors="replace")[-size:]
+
+
+def wait_for_log(
+    log: IO[bytes], marker: bytes, process: subprocess.Popen[bytes], timeout: float = 60.0
+) -> None:
+    """Wait until a process writes `marker` to its log file; fail early if it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode}:\n{tail(log)}")
+        log.seek(0)
+        if marker in log.read():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"no {marker!r} within {timeout:.0f}s:\n{tail(log)}")
 
 
 def _control_socket_off() -> list[str]:
@@ -215,10 +287,10 @@ def gunicorn(ready_path: str, workers: int = 2) -> Iterator[int]:
             wait_until_up(port, ready_path, process)
             yield port
         except BaseException:
-            info(f"gunicorn log:\n{_tail(log)}")
+            info(f"gunicorn log:\n{tail(log)}")
             raise
         finally:
-            _stop(process)
+            stop_process(process)
 
 
 # --- load and statistics -----------------------------------------------------------------

@@ -246,18 +246,19 @@ class Attempt:
 def invitation_send_batch(*, invitation_ids: list[int]) -> BatchResult:
     """Send each invitation we can claim over one reused SMTP connection."""
     result = BatchResult()
+    rules = live_rules()  # one read per batch; a batch takes seconds
     connection = get_connection()
     try:
         for pk in invitation_ids:
-            result.add(_send_one(connection, pk))
+            result.add(_send_one(connection, pk, rules))
     finally:
         connection.close()
     return result
 
 
-def _send_one(connection: BaseEmailBackend, pk: int) -> str:
+def _send_one(connection: BaseEmailBackend, pk: int, rules: PolicyRules) -> str:
     now = timezone.now()
-    attempt = _begin(pk, now)
+    attempt = _begin(pk, rules, now)
     if isinstance(attempt, str):
         return attempt
     message = emails.invitation_message(
@@ -276,7 +277,7 @@ def _send_one(connection: BaseEmailBackend, pk: int) -> str:
 
 
 @transaction.atomic
-def _begin(pk: int, now: datetime) -> Attempt | str:
+def _begin(pk: int, rules: PolicyRules, now: datetime) -> Attempt | str:
     """scheduled -> sending under row locks, with the rules checked once more; committed
     before any SMTP talk. Returns the attempt, or the outcome when nothing is to be sent."""
     invitation = (
@@ -291,7 +292,6 @@ def _begin(pk: int, now: datetime) -> Attempt | str:
     customer = Customer.objects.select_for_update().get(pk=invitation.customer_id)
     invitation.customer = invitation.order.customer = customer
     kind = Kind.LATER if invitation.snooze_count else Kind.INVITATION
-    rules = live_rules()
     decision = _decide_now(rules, invitation, kind, now)
     if not decision.send:
         _transition(invitation, State.SCHEDULED, State.SUPPRESSED, reason=decision.reason)
