@@ -82,3 +82,60 @@ def test_it_sends_through_the_beat_sweep_task(
         assert len(smtp.to(invitation.customer.email)) == 1
     invitations_sweep.delay()
     assert not wait_for(lambda: smtp.count() > 3, timeout=5)
+
+
+def test_it_sends_the_asked_for_later_email_once_through_the_worker(
+    smtp: SmtpSink, celery_worker_process: WorkerProcess, client: Client
+) -> None:
+    invitation = deliver_order("later@example.com")
+    invitations_sweep.delay()
+    assert wait_for(lambda: smtp.count() == 1), "\n".join(celery_worker_process.log[-30:])
+    wait_until_sent(invitation, celery_worker_process)
+    path = urlsplit(link_in(smtp.messages[0])).path
+    assert client.post(path + "later/", {"days": "7"}).status_code == 200
+    refused = client.post(path + "later/", {"days": "30"})
+    assert "You already asked us to ask later" in refused.content.decode()
+
+    Invitation.objects.filter(pk=invitation.pk).update(due_at=timezone.now())
+    invitations_sweep.delay()
+    assert wait_for(lambda: smtp.count() == 2), "\n".join(celery_worker_process.log[-30:])
+    wait_until_sent(invitation, celery_worker_process)
+    invitations_sweep.delay()
+    assert not wait_for(lambda: smtp.count() > 2, timeout=5)
+    first, later = smtp.to("later@example.com")
+    assert link_in(later) == link_in(first)
+    assert [log.kind for log in EmailLog.objects.filter(invitation=invitation)] == [
+        "invitation",
+        "later",
+    ]
+
+
+def test_the_received_message_offers_rfc_8058_one_click_unsubscribe(
+    smtp: SmtpSink, celery_worker_process: WorkerProcess
+) -> None:
+    invitation = deliver_order("oneclick@example.com")
+    waiting = services.order_mark_delivered(
+        order=OrderFactory(customer=invitation.customer), delivered_at=timezone.now()
+    )
+    invitations_sweep.delay()
+    assert wait_for(lambda: smtp.count() == 1), "\n".join(celery_worker_process.log[-30:])
+    [message] = smtp.to("oneclick@example.com")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = re.fullmatch(r"<(https?://\S+)>", message["List-Unsubscribe"].strip()).group(1)
+    path = urlsplit(url).path
+
+    # A link scanner's GET must not unsubscribe.
+    assert Client().get(path).status_code == 200
+    invitation.customer.refresh_from_db()
+    assert invitation.customer.invitations_stopped_at is None
+
+    # The mail client's one-click POST: no cookies, no CSRF token.
+    response = Client(enforce_csrf_checks=True).post(
+        path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert "Location" not in response.headers
+    invitation.customer.refresh_from_db()
+    assert invitation.customer.invitations_stopped_at is not None
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.suppression_reason) == ("suppressed", "opted_out")
