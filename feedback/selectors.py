@@ -9,7 +9,7 @@ def invitation_by_token(token: str) -> Invitation | None:
     if not token or len(token) > 100:
         return None
     return (
-        Invitation.objects.select_related("order__customer")
+        Invitation.objects.select_related("order__customer", "response")
         .prefetch_related("order__items")
         .filter(token_hash=tokens.token_hash(token))
         .first()

@@ -173,3 +173,117 @@ def smtp_settings(settings: object, smtp: SmtpSink) -> SmtpSink:
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     return smtp
+
+
+class CommandProcess:
+    """A real `manage.py` command process, e.g. dispatch_invitations; its output is kept for
+    failure messages."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.name = " ".join(args)
+        self.log: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.log.append(line.rstrip())
+
+    @property
+    def done(self) -> bool:
+        return self.process.poll() is not None
+
+    def wait(self, timeout: float = 60) -> int:
+        code = self.process.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        if not self.done:
+            self.process.kill()
+        self.wait()
+
+
+def process_logs(*processes: WorkerProcess | CommandProcess, lines: int = 30) -> str:
+    """The tail of each process's output, for an assertion's failure message."""
+    parts = []
+    for process in processes:
+        name = getattr(process, "name", "celery worker")
+        tail = "\n".join(process.log[-lines:]) or "(no output)"
+        parts.append(f"--- {name} (pid {process.process.pid}) ---\n{tail}")
+    return "\n".join(parts)
+
+
+class OwnQueueWorkerProcess(WorkerProcess):
+    """A worker that also consumes a queue no other worker reads, so a test can hand a task
+    (e.g. a sweep, run with this worker's settings) to it alone."""
+
+    def __init__(self, env: dict[str, str], queue: str) -> None:
+        self.queue = queue
+        self.name = f"celery worker (also on {queue})"
+        self.log: list[str] = []
+        self.ready = threading.Event()
+        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", *WORKER_OPTIONS]
+        command += ["--queues", f"celery,{queue}", "--hostname", f"{queue}@%h"]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+
+class Processes:
+    """Worker and command processes one test starts with settings of its choosing (env);
+    whatever still runs when the test ends is stopped."""
+
+    def __init__(self, smtp_port: int) -> None:
+        self.smtp_port = smtp_port
+        self.workers: list[WorkerProcess] = []
+        self.commands: list[CommandProcess] = []
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return service_env(EMAIL_URL=f"smtp://127.0.0.1:{self.smtp_port}", **extra)
+
+    def worker(self, *, own_queue: str = "", **extra: str) -> WorkerProcess:
+        """Start it before queueing work: a worker purges its queues as it starts."""
+        env = self.env(**extra)
+        worker = OwnQueueWorkerProcess(env, own_queue) if own_queue else WorkerProcess(env)
+        self.workers.append(worker)
+        return worker
+
+    def command(self, *args: str, **extra: str) -> CommandProcess:
+        self.commands.append(CommandProcess(self.env(**extra), *args))
+        return self.commands[-1]
+
+    def stop(self) -> None:
+        for command in self.commands:
+            command.kill()
+        for worker in self.workers:
+            worker.stop()
+
+
+@pytest.fixture
+def processes(smtp_sink: SmtpSink) -> Iterator[Processes]:
+    started = Processes(smtp_sink.port)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,6 +1,7 @@
 """Test settings: the project's settings on PostgreSQL + Redis when reachable, else SQLite."""
 
 import os
+from urllib.parse import urlsplit
 
 from tests.services import detect
 
@@ -29,3 +30,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Static files come from the finders in tests; whitenoise only needs the folder to exist.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+if SERVICES.redis_url:
+    # The cache gets a Redis database of its own, so clearing it never touches the broker.
+    _broker = urlsplit(SERVICES.redis_url)
+    _db = int(_broker.path.strip("/") or 0)
+    CACHES["default"]["LOCATION"] = _broker._replace(path=f"/{_db ^ 1}").geturl()  # noqa: F405

@@ -1,4 +1,5 @@
-"""The two staff roles: "Staff" reads feedback; "Ops" also edits the invitation policy."""
+"""The two staff roles ("Staff" reads feedback; "Ops" also edits the invitation policy),
+and the live policy's row."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
@@ -35,6 +36,11 @@ def create_groups(apps, schema_editor):
         )
 
 
+def create_live_policy(apps, schema_editor):
+    # The live policy always exists, with DESIGN §3's defaults: reading it is one query.
+    apps.get_model("feedback", "InvitationPolicy").objects.get_or_create(pk=1)
+
+
 def remove_groups(apps, schema_editor):
     apps.get_model("auth", "Group").objects.filter(name__in=ROLES).delete()
 
@@ -46,4 +52,7 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(create_groups, remove_groups)]
+    operations = [
+        migrations.RunPython(create_groups, remove_groups),
+        migrations.RunPython(create_live_policy, migrations.RunPython.noop),
+    ]

@@ -3,15 +3,20 @@
 A GET never changes anything (mail scanners prefetch links); every choice is a POST.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from feedback import selectors, services
 from feedback.forms import ResponseForm, SnoozeForm
-from feedback.models import Invitation, InvitationPolicy
+from feedback.models import Invitation, InvitationPolicy, Response
+from feedback.views.customer import activate_language, customer_page
 
 State = Invitation.State
 # States in which the customer may hold a link (an email was, or may have been, sent).
@@ -43,41 +48,139 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 def _closed(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse | None:
     """The page for an invitation that no longer takes answers, if it is one."""
-    if invitation.state == State.EXPIRED:
+    if invitation.state == State.EXPIRED and not _response(invitation):
         return render(request, "feedback/expired.html", {"token": token}, status=410)
     if invitation.state == State.DECLINED:
         return render(request, "feedback/declined.html", {"token": token})
     return None
 
 
+def _response(invitation: Invitation) -> Response | None:
+    return getattr(invitation, "response", None)
+
+
+def _editable(response: Response | None) -> bool:
+    if response is None:
+        return True
+    limit = timedelta(days=settings.RESPONSE_EDITABLE_DAYS)
+    return timezone.now() < response.submitted_at + limit
+
+
+def _initial(response: Response | None) -> dict:
+    if response is None:
+        return {}
+    fields = ("rating", "nps", "comment", "contact_requested", "quote_allowed")
+    return {name: getattr(response, name) for name in fields}
+
+
+class Page:
+    """The feedback page of one invitation, in the customer's language."""
+
+    def __init__(self, request: HttpRequest, invitation: Invitation, token: str) -> None:
+        self.request, self.invitation, self.token = request, invitation, token
+        self.policy = InvitationPolicy.live()
+        self.response = _response(invitation)
+        self.remember_language = activate_language(request, invitation)
+
+    def response_form(self, data: dict | None = None) -> ResponseForm:
+        initial = _initial(self.response)
+        return ResponseForm(data, initial=initial, nps_enabled=self.policy.nps_enabled)
+
+    def render(self, form: ResponseForm, *, status: int = 200, **extra: object) -> HttpResponse:
+        can_snooze = self.invitation.state == State.SENT and not self.invitation.snooze_count
+        context = {
+            "form": form,
+            "order": self.invitation.order,
+            "items": self.invitation.order.items.all(),
+            "token": self.token,
+            "answer": self.response,
+            "editable": _editable(self.response),
+            "snooze_choices": self.policy.snooze_choices if can_snooze else [],
+            **extra,
+        }
+        response = render(self.request, "feedback/page.html", context, status=status)
+        if self.remember_language:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                self.remember_language,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        return response
+
+
+@customer_page
 @require_http_methods(["GET", "POST"])
 def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _invitation(token)
     if invitation is None:
         return _not_found(request)
+    page = Page(request, invitation, token)
     if closed := _closed(request, invitation, token):
         return closed
-    form = ResponseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        services.response_submit(invitation=invitation, **form.cleaned_data)
-        return redirect("feedback:thanks", token=token)
-    order = invitation.order
-    context = {"form": form, "order": order, "items": order.items.all(), "token": token}
-    return render(request, "feedback/page.html", context)
+    if request.method == "GET":
+        return page.render(page.response_form())
+    action = request.POST.get("action", "send")
+    if action == "send":
+        return _send(page)
+    if action == "decline":
+        services.invitation_decline(invitation=invitation)
+        return render(request, "feedback/declined.html", {"token": token})
+    if action.startswith("later:"):
+        return _later(page, action.removeprefix("later:"))
+    # A forged or unknown button: keep what they typed, say what to do.
+    form = page.response_form(request.POST)
+    form.is_valid()
+    return page.render(form, status=400, action_error=_("Please use one of the buttons below."))
 
 
+def _send(page: Page) -> HttpResponse:
+    form = page.response_form(page.request.POST)
+    if not _editable(page.response):
+        return page.render(
+            form, status=400, action_error=_("This answer can no longer be changed.")
+        )
+    if not form.is_valid():
+        return page.render(form, status=400)
+    services.response_submit(invitation=page.invitation, **form.cleaned_data)
+    return redirect("feedback:thanks", token=page.token)
+
+
+def _later(page: Page, days: str) -> HttpResponse:
+    snooze = SnoozeForm({"days": days}, choices=page.policy.snooze_choices)
+    try:
+        if not snooze.is_valid():
+            raise services.ControlRefused(snooze.errors["days"][0])
+        invitation = services.invitation_snooze(
+            invitation=page.invitation, days=snooze.cleaned_data["days"]
+        )
+    except services.ControlRefused as refusal:
+        # Keep the rest of what they typed; nothing was validated or stored.
+        form = page.response_form()
+        form.initial.update(page.request.POST.dict())
+        return page.render(form, status=400, later_error=str(refusal))
+    return render(page.request, "feedback/later_done.html", {"invitation": invitation})
+
+
+@customer_page
 @require_http_methods(["GET"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
-    if _invitation(token) is None:
+    invitation = _invitation(token)
+    if invitation is None:
         return _not_found(request)
-    return render(request, "feedback/thanks.html", {"token": token})
+    activate_language(request, invitation)
+    context = {"token": token, "answer": _response(invitation)}
+    return render(request, "feedback/thanks.html", context)
 
 
+@customer_page
 @require_http_methods(["GET", "POST"])
 def later(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _invitation(token)
     if invitation is None:
         return _not_found(request)
+    activate_language(request, invitation)
     if closed := _closed(request, invitation, token):
         return closed
     form = SnoozeForm(request.POST or None, choices=InvitationPolicy.live().snooze_choices)
@@ -94,11 +197,13 @@ def later(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "feedback/later.html", context, status=400 if form.errors else 200)
 
 
+@customer_page
 @require_http_methods(["GET", "POST"])
 def decline(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _invitation(token)
     if invitation is None:
         return _not_found(request)
+    activate_language(request, invitation)
     if closed := _closed(request, invitation, token):
         return closed
     if request.method == "POST":
@@ -110,22 +215,25 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
 # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" here without cookies or a CSRF
 # token; the unguessable token in the URL is the credential.
 @csrf_exempt
+@customer_page
 @require_http_methods(["GET", "POST"])
 def stop(request: HttpRequest, token: str) -> HttpResponse:
     invitation = selectors.invitation_by_token(token)
     if invitation is None:
         return _not_found(request)
+    activate_language(request, invitation)
     if request.method == "POST":
         services.customer_stop_invitations(customer=invitation.customer)
         return render(request, "feedback/stopped.html", {"token": token})
     return render(request, "feedback/stop.html", {"token": token})
 
 
+@customer_page
 @require_http_methods(["POST"])
 def resume(request: HttpRequest, token: str) -> HttpResponse:
     invitation = selectors.invitation_by_token(token)
     if invitation is None:
         return _not_found(request)
+    activate_language(request, invitation)
     services.customer_resume_invitations(customer=invitation.customer)
-    message = _("Invitations are back on. We will ask at most once per order.")
-    return render(request, "feedback/resumed.html", {"token": token, "message": message})
+    return render(request, "feedback/resumed.html", {"token": token})

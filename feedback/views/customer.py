@@ -1,0 +1,67 @@
+"""What every customer page under /f/ shares: rate limits, no referrer, the language."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import translation
+
+from feedback import ratelimit
+from feedback.models import Invitation
+
+View = Callable[..., HttpResponse]
+
+
+def _limits(request: HttpRequest, token: str) -> bool:
+    """True when this request may go on; counts it against the IP and the token."""
+    ip = ratelimit.client_ip(request)
+    window = settings.FEEDBACK_RATE_WINDOW_SECONDS
+    if ratelimit.exceeded(f"miss:{ip}", limit=settings.FEEDBACK_RATE_MISSES_PER_IP, window=600):
+        return False
+    per_ip = ratelimit.hit(f"ip:{ip}", limit=settings.FEEDBACK_RATE_PER_IP, window=window)
+    per_token = ratelimit.hit(
+        f"token:{token[:64]}", limit=settings.FEEDBACK_RATE_PER_TOKEN, window=window
+    )
+    return per_ip and per_token
+
+
+def record_miss(request: HttpRequest) -> None:
+    """An unknown token: after a few, this address gets 429s instead of 404s."""
+    ip = ratelimit.client_ip(request)
+    ratelimit.hit(f"miss:{ip}", limit=settings.FEEDBACK_RATE_MISSES_PER_IP, window=600)
+
+
+def customer_page(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args: object, **kwargs: object) -> HttpResponse:
+        if not _limits(request, token):
+            response = render(request, "feedback/too_many.html", status=429)
+            response["Retry-After"] = str(settings.FEEDBACK_RATE_WINDOW_SECONDS)
+        else:
+            response = view(request, token, *args, **kwargs)
+            if response.status_code == 404:
+                record_miss(request)
+        # The token is in the URL: never hand it to another site.
+        response["Referrer-Policy"] = "no-referrer"
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
+
+
+def activate_language(request: HttpRequest, invitation: Invitation) -> str | None:
+    """The customer's locale, unless they switched on the page (?lang=, then a cookie).
+
+    Returns the language to remember in a cookie, if the customer just chose one."""
+    languages = dict(settings.LANGUAGES)
+    chosen = request.GET.get("lang")
+    remembered = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    language = next(
+        (lang for lang in (chosen, remembered, invitation.customer.locale) if lang in languages),
+        settings.LANGUAGE_CODE,
+    )
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    return language if chosen in languages else None
