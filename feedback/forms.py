@@ -37,9 +37,11 @@ class ResponseForm(forms.Form):
     )
     comment = forms.CharField(
         label=_("Comment (optional)"),
+        help_text=_("Up to 2000 characters."),
         required=False,
         max_length=COMMENT_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 4, "data-counter": "comment-counter"}),
+        # counter.js turns the hint under the box into a live "n / 2000" count.
+        widget=forms.Textarea(attrs={"rows": 4, "data-counter": "id_comment_helptext"}),
         error_messages={
             "max_length": _("Please keep the comment to %(limit_value)d characters or fewer.")
         },

@@ -51,7 +51,7 @@ def test_it_asks_the_recommend_question_when_the_policy_enables_it(client: Clien
 
 def test_it_keeps_the_token_to_itself_and_allows_no_inline_script(client: Client) -> None:
     response = client.get(page(InvitationFactory()))
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     csp = response["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp

@@ -43,8 +43,9 @@ def customer_page(view: View) -> View:
             response = view(request, token, *args, **kwargs)
             if response.status_code == 404:
                 record_miss(request)
-        # The token is in the URL: never hand it to another site.
-        response["Referrer-Policy"] = "no-referrer"
+        # The token is in the URL: never hand it to another site. (Not "no-referrer": with
+        # it, browsers send "Origin: null" on our own form posts and CSRF checks fail.)
+        response["Referrer-Policy"] = "same-origin"
         response["Cache-Control"] = "no-store"
         return response
 

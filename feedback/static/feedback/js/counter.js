@@ -1,4 +1,4 @@
-// Live "n / 2000" counter under the comment box. The page works without it.
+// Turns the hint under the comment box into a live "n / 2000" count. The page works without it.
 document.querySelectorAll("textarea[data-counter]").forEach((box) => {
   const counter = document.getElementById(box.dataset.counter);
   if (!counter) return;
@@ -6,7 +6,7 @@ document.querySelectorAll("textarea[data-counter]").forEach((box) => {
   const update = () => {
     counter.textContent = `${box.value.length} / ${limit}`;
   };
-  counter.hidden = false;
+  counter.setAttribute("aria-live", "polite");
   box.addEventListener("input", update);
   update();
 });
