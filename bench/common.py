@@ -77,8 +77,7 @@ def _ensure_postgres_database(url: str) -> bool:
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
             row = conn.execute(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                "WHERE datname = %s",
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
                 [name],
             ).fetchone()
             if row is not None and row[0] != fingerprint and _owned(name, row[0]):

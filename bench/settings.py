@@ -4,6 +4,8 @@ The bench process supplies SECRET_KEY and DATABASE_URL in the environment (see
 bench.common.bench_env), so portal.settings reads them as it would in production.
 """
 
+import os
+
 from portal.settings import *  # noqa: F403
 from portal.settings import BASE_DIR, STORAGES, TEMPLATES
 
@@ -20,3 +22,6 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# A bench worker takes tasks from a queue of its own (bench.dispatch_throughput), so that
+# it and any other worker on the same Redis never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BENCH_CELERY_QUEUE", "celery")
