@@ -220,8 +220,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The invitation pipeline.
 INVITATION_BATCH_SIZE = env.int("INVITATION_BATCH_SIZE", default=100)
+# A queueing sweep (beat's, once a minute) hands out at most this many batches.
+INVITATION_SWEEP_MAX_BATCHES = env.int("INVITATION_SWEEP_MAX_BATCHES", default=100)
 # A claimed batch whose send task never ran (e.g. Redis lost it) is re-claimed after this.
-INVITATION_CLAIM_LEASE_SECONDS = env.int("INVITATION_CLAIM_LEASE_SECONDS", default=120)
+INVITATION_CLAIM_LEASE_SECONDS = env.int("INVITATION_CLAIM_LEASE_SECONDS", default=600)
 # A send still `sending` after this (longer than the task time limit) had its process die:
 # it becomes send_unknown, never re-sent automatically.
 INVITATION_SENDING_TIMEOUT_SECONDS = env.int("INVITATION_SENDING_TIMEOUT_SECONDS", default=600)

@@ -4,6 +4,7 @@ State changes are conditional UPDATEs (from state X to Y, WHERE state = X), and 
 message is recorded in EmailLog and committed as `sending` before any SMTP talk.
 """
 
+import itertools
 import logging
 import smtplib
 from collections.abc import Callable
@@ -135,7 +136,8 @@ def invitation_claim_due(*, now: datetime, batch_size: int) -> list[int]:
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:batch_size]
         )
-        lease = now + timedelta(seconds=settings.INVITATION_CLAIM_LEASE_SECONDS)
+        # From the claim's own time: a long sweep's later batches get full leases too.
+        lease = timezone.now() + timedelta(seconds=settings.INVITATION_CLAIM_LEASE_SECONDS)
         Invitation.objects.filter(pk__in=ids).update(claimed_until=lease)
     return ids
 
@@ -194,7 +196,13 @@ def invitations_sweep(
         stale=invitations_recover_stale(now=now),
         sent_inline=send is send_here,
     )
-    while ids := invitation_claim_due(now=now, batch_size=settings.INVITATION_BATCH_SIZE):
+    # Queueing is bounded: a huge backlog is taken a slice a minute, so queued batches are
+    # sent before their leases run out rather than being claimed and queued again.
+    batches = None if summary.sent_inline else settings.INVITATION_SWEEP_MAX_BATCHES
+    for _ in itertools.repeat(None, batches) if batches else itertools.count():
+        ids = invitation_claim_due(now=now, batch_size=settings.INVITATION_BATCH_SIZE)
+        if not ids:
+            break
         summary.claimed += len(ids)
         summary.batches += 1
         if result := send(ids):
@@ -280,16 +288,19 @@ def _send_one(connection: BaseEmailBackend, pk: int, rules: PolicyRules) -> str:
 def _begin(pk: int, rules: PolicyRules, now: datetime) -> Attempt | str:
     """scheduled -> sending under row locks, with the rules checked once more; committed
     before any SMTP talk. Returns the attempt, or the outcome when nothing is to be sent."""
+    waiting = Invitation.objects.filter(pk=pk, state=State.SCHEDULED)
+    customer_id = waiting.values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        return "skipped"  # sent, answered or being sent by someone else
+    # Customer first, then invitation: the order every writer locks in, so a send and a
+    # "stop all" for the same customer wait for each other instead of deadlocking. The
+    # customer's lock also serialises their sends, which is what makes the cooldown hold.
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
     invitation = (
-        Invitation.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("order")
-        .filter(pk=pk, state=State.SCHEDULED)
-        .first()
+        waiting.select_for_update(skip_locked=True, of=("self",)).select_related("order").first()
     )
     if invitation is None:
-        return "skipped"  # sent, answered or being sent by someone else
-    # The customer's row lock serialises this customer's sends: the cooldown holds.
-    customer = Customer.objects.select_for_update().get(pk=invitation.customer_id)
+        return "skipped"
     invitation.customer = invitation.order.customer = customer
     kind = Kind.LATER if invitation.snooze_count else Kind.INVITATION
     decision = _decide_now(rules, invitation, kind, now)
@@ -367,7 +378,10 @@ def _mark_sending(
 @transaction.atomic
 def _sent(attempt: Attempt) -> str:
     now = timezone.now()
-    _transition(attempt.invitation, State.SENDING, State.SENT, sent_at=now)
+    invitation = attempt.invitation
+    # The server took it. If a sweep meanwhile judged the send stale, the truth is "sent".
+    if not _transition(invitation, State.SENDING, State.SENT, sent_at=now):
+        _transition(invitation, State.SEND_UNKNOWN, State.SENT, sent_at=now, last_error="")
     EmailLog.objects.filter(pk=attempt.log.pk).update(outcome=EmailLog.Outcome.SENT)
     return "sent"
 
