@@ -5,6 +5,7 @@ and add its name to BENCHMARKS.
 """
 
 import importlib
+import signal
 import sys
 import traceback
 
@@ -25,7 +26,14 @@ def run_one(name: str) -> bool:
     return True
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # SystemExit unwinds the stack, so each benchmark's context managers stop the
+    # servers and workers it started; the default action would leave them running.
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     names = argv or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
