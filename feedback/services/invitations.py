@@ -249,26 +249,34 @@ class Attempt:
     started_at: datetime
     previous_last_invited_at: datetime | None
     counted_day: object = None
+    error: Exception | None = None
 
 
 def invitation_send_batch(*, invitation_ids: list[int]) -> BatchResult:
-    """Send each invitation we can claim over one reused SMTP connection."""
+    """Send each invitation we can claim, over one reused SMTP connection.
+
+    Work goes in small chunks: one transaction marks a chunk `sending` (committed before
+    any SMTP talk), the messages go out, and one transaction records the outcomes. A crash
+    leaves at most one chunk `sending`, which a later sweep turns into send_unknown; the
+    rest of the batch is still `scheduled` and goes out then.
+    """
     result = BatchResult()
     rules = live_rules()  # one read per batch; a batch takes seconds
     connection = get_connection()
     try:
-        for pk in invitation_ids:
-            result.add(_send_one(connection, pk, rules))
+        size = settings.INVITATION_SEND_CHUNK
+        for start in range(0, len(invitation_ids), size):
+            chunk = invitation_ids[start : start + size]
+            attempts = _begin(chunk, rules, timezone.now(), result)
+            outcomes = [(attempt, _deliver(connection, attempt)) for attempt in attempts]
+            for outcome in _finish(outcomes):
+                result.add(outcome)
     finally:
         connection.close()
     return result
 
 
-def _send_one(connection: BaseEmailBackend, pk: int, rules: PolicyRules) -> str:
-    now = timezone.now()
-    attempt = _begin(pk, rules, now)
-    if isinstance(attempt, str):
-        return attempt
+def _deliver(connection: BaseEmailBackend, attempt: Attempt) -> str:
     message = emails.invitation_message(
         attempt.invitation, kind=attempt.log.kind, message_id=attempt.log.message_id
     )
@@ -277,32 +285,50 @@ def _send_one(connection: BaseEmailBackend, pk: int, rules: PolicyRules) -> str:
         connection.send_messages([message])
     except REFUSED_ERRORS as exc:
         connection.close()
-        return _refused(attempt, exc)
+        attempt.error = exc
+        return "refused"
     except Exception as exc:
+        # After an error the connection's state is unknown: the next message reconnects.
         connection.close()
-        return _unknown(attempt, exc)
-    return _sent(attempt)
+        attempt.error = exc
+        return "unknown"
+    return "sent"
 
 
 @transaction.atomic
-def _begin(pk: int, rules: PolicyRules, now: datetime) -> Attempt | str:
-    """scheduled -> sending under row locks, with the rules checked once more; committed
-    before any SMTP talk. Returns the attempt, or the outcome when nothing is to be sent."""
-    waiting = Invitation.objects.filter(pk=pk, state=State.SCHEDULED)
-    customer_id = waiting.values_list("customer_id", flat=True).first()
-    if customer_id is None:
-        return "skipped"  # sent, answered or being sent by someone else
-    # Customer first, then invitation: the order every writer locks in, so a send and a
-    # "stop all" for the same customer wait for each other instead of deadlocking. The
-    # customer's lock also serialises their sends, which is what makes the cooldown hold.
-    customer = Customer.objects.select_for_update().get(pk=customer_id)
-    invitation = (
-        waiting.select_for_update(skip_locked=True, of=("self",)).select_related("order").first()
+def _begin(ids: list[int], rules: PolicyRules, now: datetime, result: BatchResult) -> list[Attempt]:
+    """scheduled -> sending for a chunk, with the rules checked once more under row locks;
+    committed before any SMTP talk. Returns the attempts to deliver."""
+    waiting = Invitation.objects.filter(pk__in=ids, state=State.SCHEDULED)
+    customer_ids = sorted(set(waiting.values_list("customer_id", flat=True)))
+    # Customers first (in id order), then invitations: the order every writer locks in, so
+    # a send and a "stop all" wait for each other instead of deadlocking. The customer's
+    # lock also serialises their sends, which is what makes the cooldown hold.
+    customers = Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk")
+    customers = {customer.pk: customer for customer in customers}
+    invitations = list(
+        waiting.select_for_update(skip_locked=True, of=("self",))
+        .select_related("order")
+        .prefetch_related("order__items")
+        .order_by("pk")
     )
-    if invitation is None:
-        return "skipped"
-    invitation.customer = invitation.order.customer = customer
-    kind = Kind.LATER if invitation.snooze_count else Kind.INVITATION
+    result.skipped += len(ids) - len(invitations)  # sent, answered or someone else's
+    attempts = []
+    for invitation in invitations:
+        invitation.customer = invitation.order.customer = customers[invitation.customer_id]
+        outcome = _check(invitation, rules, now)
+        if isinstance(outcome, str):
+            result.add(outcome)
+        else:
+            attempts.append(_mark_sending(invitation, rules, now, counted_day=outcome))
+    EmailLog.objects.bulk_create([attempt.log for attempt in attempts])
+    return attempts
+
+
+def _check(invitation: Invitation, rules: PolicyRules, now: datetime) -> str | object:
+    """The rules once more at send time. Returns an outcome when not sending now, or the
+    day whose cap slot was taken (None without a cap)."""
+    kind = _kind(invitation)
     decision = _decide_now(rules, invitation, kind, now)
     if not decision.send:
         _transition(invitation, State.SCHEDULED, State.SUPPRESSED, reason=decision.reason)
@@ -313,13 +339,16 @@ def _begin(pk: int, rules: PolicyRules, now: datetime) -> Attempt | str:
             invitation, State.SCHEDULED, State.SCHEDULED, due_at=decision.due_at, claimed_until=None
         )
         return "deferred"
-    counted_day = None
     if kind == Kind.INVITATION and rules.daily_send_cap is not None:
-        counted_day = now.date()
-        if not _reserve_daily_slot(counted_day, rules.daily_send_cap):
+        if not _reserve_daily_slot(now.date(), rules.daily_send_cap):
             _transition(invitation, State.SCHEDULED, State.SUPPRESSED, reason="daily_cap")
             return "suppressed"
-    return _mark_sending(invitation, customer, kind, rules, now, counted_day)
+        return now.date()
+    return None
+
+
+def _kind(invitation: Invitation) -> str:
+    return Kind.LATER if invitation.snooze_count else Kind.INVITATION
 
 
 def _decide_now(rules: PolicyRules, invitation: Invitation, kind: str, now: datetime) -> Decision:
@@ -348,16 +377,14 @@ def _reserve_daily_slot(day: object, cap: int) -> bool:
 
 
 def _mark_sending(
-    invitation: Invitation,
-    customer: Customer,
-    kind: str,
-    rules: PolicyRules,
-    now: datetime,
-    counted_day: object,
+    invitation: Invitation, rules: PolicyRules, now: datetime, *, counted_day: object
 ) -> Attempt:
+    customer = invitation.customer
     previous = customer.last_invited_at
+    kind = _kind(invitation)
     if kind == Kind.INVITATION:
         Customer.objects.filter(pk=customer.pk).update(last_invited_at=now)
+        customer.last_invited_at = now  # a sibling later in this chunk sees the cooldown
     _transition(
         invitation,
         State.SCHEDULED,
@@ -366,7 +393,7 @@ def _mark_sending(
         send_attempts=invitation.send_attempts + 1,
         expires_at=now + timedelta(days=rules.invitation_valid_days),
     )
-    log = EmailLog.objects.create(
+    log = EmailLog(
         invitation=invitation,
         kind=kind,
         message_id=make_msgid(domain=urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"),
@@ -376,17 +403,33 @@ def _mark_sending(
 
 
 @transaction.atomic
-def _sent(attempt: Attempt) -> str:
+def _finish(outcomes: list[tuple[Attempt, str]]) -> list[str]:
+    """Record a chunk's outcomes in one transaction."""
+    sent = [attempt for attempt, outcome in outcomes if outcome == "sent"]
+    _mark_sent(sent)
+    results = ["sent"] * len(sent)
+    for attempt, outcome in outcomes:
+        if outcome == "refused":
+            results.append(_refused(attempt, attempt.error))
+        elif outcome == "unknown":
+            results.append(_unknown(attempt, attempt.error))
+    return results
+
+
+def _mark_sent(attempts: list[Attempt]) -> None:
     now = timezone.now()
-    invitation = attempt.invitation
-    # The server took it. If a sweep meanwhile judged the send stale, the truth is "sent".
-    if not _transition(invitation, State.SENDING, State.SENT, sent_at=now):
-        _transition(invitation, State.SEND_UNKNOWN, State.SENT, sent_at=now, last_error="")
-    EmailLog.objects.filter(pk=attempt.log.pk).update(outcome=EmailLog.Outcome.SENT)
-    return "sent"
+    ids = [attempt.invitation.pk for attempt in attempts]
+    Invitation.objects.filter(pk__in=ids, state=State.SENDING).update(
+        state=State.SENT, sent_at=now, updated_at=now
+    )
+    # The server took them. If a sweep meanwhile judged one stale, the truth is "sent".
+    Invitation.objects.filter(pk__in=ids, state=State.SEND_UNKNOWN).update(
+        state=State.SENT, sent_at=now, last_error="", updated_at=now
+    )
+    logs = [attempt.log.pk for attempt in attempts]
+    EmailLog.objects.filter(pk__in=logs).update(outcome=EmailLog.Outcome.SENT)
 
 
-@transaction.atomic
 def _refused(attempt: Attempt, exc: Exception) -> str:
     """The server refused: nothing was delivered. Undo the attempt and retry with backoff,
     up to INVITATION_MAX_SEND_ATTEMPTS, then give up as send_failed."""
@@ -421,7 +464,6 @@ def _release(attempt: Attempt) -> None:
         DailySendCount.objects.filter(day=attempt.counted_day).update(sent=F("sent") - 1)
 
 
-@transaction.atomic
 def _unknown(attempt: Attempt, exc: Exception) -> str:
     # The server may have the message: never send it again automatically.
     logger.warning("ambiguous send failure for invitation %s: %r", attempt.invitation.pk, exc)
