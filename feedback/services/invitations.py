@@ -320,8 +320,8 @@ def _begin(ids: list[int], rules: PolicyRules, now: datetime, result: BatchResul
         if isinstance(outcome, str):
             result.add(outcome)
         else:
-            attempts.append(_mark_sending(invitation, rules, now, counted_day=outcome))
-    EmailLog.objects.bulk_create([attempt.log for attempt in attempts])
+            attempts.append(_attempt(invitation, rules, now, counted_day=outcome))
+    _mark_sending(attempts, now)
     return attempts
 
 
@@ -376,23 +376,17 @@ def _reserve_daily_slot(day: object, cap: int) -> bool:
     return bool(DailySendCount.objects.filter(day=day, sent__lt=cap).update(sent=F("sent") + 1))
 
 
-def _mark_sending(
+def _attempt(
     invitation: Invitation, rules: PolicyRules, now: datetime, *, counted_day: object
 ) -> Attempt:
     customer = invitation.customer
     previous = customer.last_invited_at
     kind = _kind(invitation)
     if kind == Kind.INVITATION:
-        Customer.objects.filter(pk=customer.pk).update(last_invited_at=now)
         customer.last_invited_at = now  # a sibling later in this chunk sees the cooldown
-    _transition(
-        invitation,
-        State.SCHEDULED,
-        State.SENDING,
-        sending_started_at=now,
-        send_attempts=invitation.send_attempts + 1,
-        expires_at=now + timedelta(days=rules.invitation_valid_days),
-    )
+    invitation.state = State.SENDING
+    invitation.send_attempts += 1
+    invitation.expires_at = now + timedelta(days=rules.invitation_valid_days)
     log = EmailLog(
         invitation=invitation,
         kind=kind,
@@ -400,6 +394,26 @@ def _mark_sending(
         to_email=customer.email,
     )
     return Attempt(invitation, log, now, previous, counted_day)
+
+
+def _mark_sending(attempts: list[Attempt], now: datetime) -> None:
+    """The chunk's scheduled -> sending, its customers' cooldowns and its EmailLog rows, in
+    three statements (the rows are locked: nothing else changes them meanwhile)."""
+    if not attempts:
+        return
+    first = attempts[0].invitation
+    Invitation.objects.filter(
+        pk__in=[a.invitation.pk for a in attempts], state=State.SCHEDULED
+    ).update(
+        state=State.SENDING,
+        sending_started_at=now,
+        send_attempts=F("send_attempts") + 1,
+        expires_at=first.expires_at,
+        updated_at=now,
+    )
+    invited = {a.invitation.customer_id for a in attempts if a.log.kind == Kind.INVITATION}
+    Customer.objects.filter(pk__in=invited).update(last_invited_at=now)
+    EmailLog.objects.bulk_create([attempt.log for attempt in attempts])
 
 
 @transaction.atomic
