@@ -336,10 +336,10 @@ def test_it_sends_nothing_to_a_customer_who_stops_after_the_claim(
 def test_it_sends_nothing_to_a_customer_who_stops_while_their_batch_is_being_sent(
     smtp: SmtpSink, celery_worker_process: WorkerProcess
 ) -> None:
-    smtp.delay = 0.2  # each message takes a while: the batch is still going when they stop
+    smtp.delay = 0.1  # each message takes a while: the batch is still going when they stop
     # The last invitation falls in the batch's second chunk: not yet marked `sending`.
     *staying, stopping = due_invitations([1] * (settings.INVITATION_SEND_CHUNK + 1))
-    ids = services.invitation_claim_due(now=timezone.now(), batch_size=20)
+    ids = services.invitation_claim_due(now=timezone.now(), batch_size=100)
     assert ids == [*(i.pk for i in staying), stopping.pk]
     invitation_send_batch.delay(ids)
     assert wait_for(lambda: smtp.count() >= 1), process_logs(celery_worker_process)
