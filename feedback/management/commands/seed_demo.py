@@ -362,6 +362,8 @@ def _plan_live_orders(customers: list[Customer], now: datetime, *, first: int) -
     """Invitations due in the next minutes, so the running worker and beat send something."""
     stories = []
     for offset, customer in enumerate(customers):
+        # Somewhere it is daytime now, so the send-time check does not defer them to morning.
+        customer.time_zone = _daytime_zone(now)
         delivered = now - timedelta(days=RULES.delay_after_delivery_days)
         order = Order(
             external_id=f"DEMO-{first + offset:05d}",
@@ -375,6 +377,26 @@ def _plan_live_orders(customers: list[Customer], now: datetime, *, first: int) -
         items = [OrderItem(order=order, sku=product.sku, name=product.name, quantity=1)]
         stories.append(Story(order, items, invitation=_invitation(order, due)))
     return stories
+
+
+# Offsets from UTC-10 to UTC+13 a few hours apart: one of them is always in the window.
+DAYTIME_ZONES = (
+    "Pacific/Honolulu",
+    "America/Los_Angeles",
+    "America/New_York",
+    "Europe/Madrid",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+)
+
+
+def _daytime_zone(now: datetime) -> str:
+    def inside(zone: str) -> bool:
+        local = now.astimezone(customer_zone(zone)).time()
+        return RULES.send_window_start <= local < time(RULES.send_window_end.hour - 1)
+
+    return next((zone for zone in DAYTIME_ZONES if inside(zone)), "UTC")
 
 
 # The invitation history
