@@ -1,8 +1,14 @@
 """The customer feedback page's GET (/f/<token>/) against a bare template, same server."""
 
+import http.client
+import re
+import time
+from urllib.parse import urlencode
+
 from bench import common
 
 NAME = "customer_page_get_vs_bare_p50"
+POST_NAME = "feedback_post_vs_bare_get_p50"
 BARE_PATH = "/bench/bare/"
 
 
@@ -64,10 +70,58 @@ def run() -> list[common.Result]:
     paths = {"page": f"/f/{token}/", "bare": BARE_PATH}
     with common.gunicorn(ready_path=paths["page"]) as port:
         samples = common.measure(port, paths)
+        posts, bare_for_posts = measure_posts(port, paths["page"])
     page, bare = samples["page"], samples["bare"]
-    detail = (
+    return [
+        common.Result(NAME, common.p50(page) / common.p50(bare), _detail(page, bare)),
+        common.Result(
+            POST_NAME,
+            common.p50(posts) / common.p50(bare_for_posts),
+            _detail(posts, bare_for_posts),
+        ),
+    ]
+
+
+def _detail(page: list[float], bare: list[float]) -> str:
+    return (
         f"page {common.p50(page):.1f} ms, bare {common.p50(bare):.1f} ms; "
         f"p90 page {common.p90(page):.1f} ms, bare {common.p90(bare):.1f} ms; "
         f"n={len(page)} each"
     )
-    return [common.Result(NAME, common.p50(page) / common.p50(bare), detail)]
+
+
+def measure_posts(port: int, path: str, rounds: int = 300) -> tuple[list[float], list[float]]:
+    """The feedback POST (a real answer, then edits of it) against the bare GET, interleaved."""
+    form = http.client.HTTPConnection(common.HOST, port, timeout=10)
+    form.request("GET", path)
+    response = form.getresponse()
+    html = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    body = urlencode({"csrfmiddlewaretoken": csrf, "action": "send", "rating": "4"})
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    posts, bare = [], []
+    for _ in range(rounds):
+        posts.append(_timed(form, "POST", path, body, headers, expect=302))
+        bare.append(_timed(form, "GET", BARE_PATH, None, {}, expect=200))
+    form.close()
+    return posts, bare
+
+
+def _timed(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: str | None,
+    headers: dict[str, str],
+    *,
+    expect: int,
+) -> float:
+    start = time.perf_counter()
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    elapsed_ms = (time.perf_counter() - start) * 1000
+    if response.status != expect:
+        raise RuntimeError(f"{method} {path} answered {response.status}")
+    return elapsed_ms
