@@ -55,6 +55,16 @@ def _closed(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
     return None
 
 
+def _open(request: HttpRequest, token: str) -> Invitation | HttpResponse:
+    """The invitation a choice page acts on, in the customer's language, or the page to
+    show instead (unknown link, ended, already declined)."""
+    invitation = _invitation(token)
+    if invitation is None:
+        return _not_found(request)
+    activate_language(request, invitation)
+    return _closed(request, invitation, token) or invitation
+
+
 def _response(invitation: Invitation) -> Response | None:
     return getattr(invitation, "response", None)
 
@@ -177,12 +187,9 @@ def thanks(request: HttpRequest, token: str) -> HttpResponse:
 @customer_page
 @require_http_methods(["GET", "POST"])
 def later(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _invitation(token)
-    if invitation is None:
-        return _not_found(request)
-    activate_language(request, invitation)
-    if closed := _closed(request, invitation, token):
-        return closed
+    invitation = _open(request, token)
+    if isinstance(invitation, HttpResponse):
+        return invitation
     form = SnoozeForm(request.POST or None, choices=InvitationPolicy.live().snooze_choices)
     if request.method == "POST" and form.is_valid():
         try:
@@ -200,12 +207,9 @@ def later(request: HttpRequest, token: str) -> HttpResponse:
 @customer_page
 @require_http_methods(["GET", "POST"])
 def decline(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _invitation(token)
-    if invitation is None:
-        return _not_found(request)
-    activate_language(request, invitation)
-    if closed := _closed(request, invitation, token):
-        return closed
+    invitation = _open(request, token)
+    if isinstance(invitation, HttpResponse):
+        return invitation
     if request.method == "POST":
         services.invitation_decline(invitation=invitation)
         return render(request, "feedback/declined.html", {"token": token})
