@@ -98,11 +98,12 @@ WORKER_OPTIONS = [
 class WorkerProcess:
     """A real `celery worker` process; its log is kept for failure messages."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *extra_options: str) -> None:
         self.log: list[str] = []
         self.ready = threading.Event()
+        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", *WORKER_OPTIONS]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", *WORKER_OPTIONS],
+            [*command, *extra_options],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -229,19 +230,7 @@ class OwnQueueWorkerProcess(WorkerProcess):
     def __init__(self, env: dict[str, str], queue: str) -> None:
         self.queue = queue
         self.name = f"celery worker (also on {queue})"
-        self.log: list[str] = []
-        self.ready = threading.Event()
-        command = [sys.executable, "-m", "celery", "-A", "portal", "worker", *WORKER_OPTIONS]
-        command += ["--queues", f"celery,{queue}", "--hostname", f"{queue}@%h"]
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
+        super().__init__(env, "--queues", f"celery,{queue}", "--hostname", f"{queue}@%h")
 
 
 class Processes:
