@@ -1,10 +1,30 @@
-"""Pages for staff."""
+"""Pages for staff, under /staff/."""
 
-from django.contrib.admin.views.decorators import staff_member_required
+from collections.abc import Callable
+
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from feedback.mail import outbox_messages
+
+View = Callable[..., HttpResponse]
+
+# The "Staff" group may read feedback; "Ops" may also change the invitation policy;
+# superusers have every permission. Anonymous visitors go to the login page; a signed-in
+# user without the permission gets a 403, never the page.
+VIEW_PERMISSION = "feedback.view_response"
+POLICY_PERMISSION = "feedback.change_invitationpolicy"
+
+
+def staff_view(view: View) -> View:
+    """Login required, then permission to read feedback."""
+    return login_required(permission_required(VIEW_PERMISSION, raise_exception=True)(view))
+
+
+def ops_view(view: View) -> View:
+    """Login required, then permission to change the invitation policy."""
+    return login_required(permission_required(POLICY_PERMISSION, raise_exception=True)(view))
 
 
 def _parts(message: object) -> dict:
@@ -17,7 +37,7 @@ def _parts(message: object) -> dict:
     }
 
 
-@staff_member_required
+@staff_view
 def outbox(request: HttpRequest) -> HttpResponse:
     """The demo's local outbox (EMAIL_URL unset): what customers would have received."""
     messages = [_parts(m) for m in outbox_messages()]
