@@ -348,3 +348,48 @@ class DailySendCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.sent} sent"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API, issued in the admin.
+
+    Only the SHA-256 of the secret is stored: the secret is shown once, when it is made.
+    """
+
+    name = models.CharField(max_length=100, help_text="Who or what uses it, e.g. 'shop sync'.")
+    prefix = models.CharField(max_length=16, editable=False, help_text="Identifies the token.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class PrivacyAudit(models.Model):
+    """Who exported or erased which customer, and when; it holds no personal data."""
+
+    class Action(models.TextChoices):
+        EXPORT = "export", _("export")
+        ERASE = "erase", _("erase")
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # A plain id, not a foreign key: the record outlives whatever happens to the row.
+    customer_id = models.BigIntegerField()
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    performed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-performed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} of customer {self.customer_id} at {self.performed_at:%Y-%m-%d %H:%M}"

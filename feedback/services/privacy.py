@@ -1,0 +1,152 @@
+"""Customer data rights (GDPR articles 15, 17 and 20): export everything, or erase it.
+
+Erasure keeps what the dashboard counts and removes what identifies a person:
+
+- the customer row stays, anonymised (no email, no name, default locale and time zone),
+  with invitations stopped, so its orders and answers keep their place in the figures;
+- order ids become `erased-<row id>`: a shop's order number finds the person in the
+  shop's own system, so it is personal data here; items, channel and dates stay;
+- responses keep only rating, NPS and their dates; the comment and the contact/quote
+  flags go, and so do follow-ups (their notes are free text about the person);
+- invitation links stop working (token hash and nonce removed), email logs lose the
+  address and any server error text; pending invitations are suppressed;
+- the admin's own history (LogEntry) loses the customer's and orders' names.
+
+Both actions are recorded in PrivacyAudit: who, when, which customer id, and nothing else.
+"""
+
+from typing import Any
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from feedback.models import (
+    Customer,
+    EmailLog,
+    FollowUp,
+    Invitation,
+    Order,
+    OrderItem,
+    PrivacyAudit,
+    Response,
+)
+from feedback.services.controls import customer_stop_invitations
+
+ERASED_ORDER_PREFIX = "erased-"
+
+# What an export holds per model; token secrets and internal leases are left out.
+EXPORT_FIELDS = {
+    "customer": [
+        "id",
+        "email",
+        "name",
+        "locale",
+        "time_zone",
+        "consent",
+        "invitations_stopped_at",
+        "last_invited_at",
+        "created_at",
+        "updated_at",
+    ],
+    "orders": ["id", "external_id", "placed_at", "delivered_at", "channel", "created_at"],
+    "order_items": ["order_id", "sku", "name", "quantity"],
+    "invitations": [
+        "id",
+        "order_id",
+        "state",
+        "suppression_reason",
+        "due_at",
+        "expires_at",
+        "sent_at",
+        "snooze_count",
+        "snoozed_until",
+        "responded_at",
+        "declined_at",
+        "created_at",
+    ],
+    "responses": [
+        "id",
+        "invitation_id",
+        "rating",
+        "nps",
+        "comment",
+        "contact_requested",
+        "quote_allowed",
+        "submitted_at",
+        "edited_at",
+    ],
+    "follow_ups": ["response_id", "status", "notes", "created_at", "resolved_at"],
+    "email_logs": ["invitation_id", "kind", "message_id", "to_email", "created_at", "outcome"],
+}
+
+
+def _invitations_of(customer: Customer) -> models.QuerySet[Invitation]:
+    return Invitation.objects.filter(Q(customer=customer) | Q(order__customer=customer))
+
+
+@transaction.atomic
+def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None) -> dict:
+    """Everything stored about one customer, as plain data ready for JSON."""
+    invitations = _invitations_of(customer)
+    responses = Response.objects.filter(invitation__in=invitations)
+    querysets: dict[str, models.QuerySet[Any]] = {
+        "orders": Order.objects.filter(customer=customer),
+        "order_items": OrderItem.objects.filter(order__customer=customer),
+        "invitations": invitations,
+        "responses": responses,
+        "follow_ups": FollowUp.objects.filter(response__in=responses),
+        "email_logs": EmailLog.objects.filter(invitation__in=invitations),
+    }
+    data: dict[str, Any] = {
+        "exported_at": timezone.now(),
+        "customer": Customer.objects.values(*EXPORT_FIELDS["customer"]).get(pk=customer.pk),
+    }
+    for name, queryset in querysets.items():
+        data[name] = list(queryset.order_by("pk").values(*EXPORT_FIELDS[name]))
+    PrivacyAudit.objects.create(
+        action=PrivacyAudit.Action.EXPORT, customer_id=customer.pk, performed_by=performed_by
+    )
+    return data
+
+
+@transaction.atomic
+def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None) -> None:
+    """Remove or anonymise the customer's personal data; ratings stay, anonymous."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer_stop_invitations(customer=customer)
+    invitations = _invitations_of(customer)
+    responses = Response.objects.filter(invitation__in=invitations)
+    FollowUp.objects.filter(response__in=responses).delete()
+    responses.update(comment="", contact_requested=False, quote_allowed=False)
+    EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
+    invitations.update(token_nonce="", token_hash=None, last_error="")
+    order_ids = list(Order.objects.filter(customer=customer).values_list("pk", flat=True))
+    Order.objects.filter(pk__in=order_ids).update(
+        external_id=Concat(Value(ERASED_ORDER_PREFIX), Cast("pk", models.CharField()))
+    )
+    Customer.objects.filter(pk=customer.pk).update(
+        email="",
+        name="",
+        locale="en",
+        time_zone="UTC",
+        consent=Customer.Consent.UNKNOWN,
+        updated_at=timezone.now(),
+    )
+    _scrub_admin_history(Customer, [customer.pk])
+    _scrub_admin_history(Order, order_ids)
+    PrivacyAudit.objects.create(
+        action=PrivacyAudit.Action.ERASE, customer_id=customer.pk, performed_by=performed_by
+    )
+
+
+def _scrub_admin_history(model: type[models.Model], pks: list[int]) -> None:
+    # The admin's log keeps str(obj) of every change: an email or an order id.
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(model),
+        object_id__in=[str(pk) for pk in pks],
+    ).update(object_repr="(erased)")
