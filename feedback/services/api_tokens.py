@@ -11,7 +11,7 @@ from django.utils import timezone
 from feedback.models import ApiToken
 
 # Marks our tokens in logs and secret scanners; the rest is 256 random bits.
-TOKEN_MARK = "fbk_"
+TOKEN_MARK = "fbk_"  # noqa: S105 (a label, not a secret)
 PREFIX_LENGTH = len(TOKEN_MARK) + 8
 # last_used_at is written at most this often per token: one UPDATE a minute, not a request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
