@@ -305,6 +305,26 @@ class FollowUp(models.Model):
         return f"follow-up on response {self.response_id} ({self.status})"
 
 
+class FollowUpNote(models.Model):
+    """An entry in a follow-up's log: a staff note, or a change (assigned, resolved, reopened).
+
+    Append-only: the log tells the next person who did what and when.
+    """
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="entries")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"note on follow-up {self.follow_up_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class EmailLog(models.Model):
     """Every message handed to the mail server: the proof behind "at most one"."""
 
