@@ -19,13 +19,17 @@ from feedback.services.invitations import (
     order_mark_delivered,
     send_here,
 )
+from feedback.services.orders import ItemRecord, OrderRecord, UpsertSummary, orders_upsert
 from feedback.services.policy import policy_save
 from feedback.services.responses import response_submit
 
 __all__ = [
     "BatchResult",
     "ControlRefused",
+    "ItemRecord",
+    "OrderRecord",
     "SweepSummary",
+    "UpsertSummary",
     "customer_resume_invitations",
     "customer_stop_invitations",
     "invitation_claim_due",
@@ -37,6 +41,7 @@ __all__ = [
     "invitations_recover_stale",
     "invitations_sweep",
     "order_mark_delivered",
+    "orders_upsert",
     "policy_save",
     "response_submit",
     "send_here",

@@ -1,0 +1,211 @@
+"""Field validation for orders coming in, shared by the CSV import and the REST API.
+
+Each `parse_*` helper takes what the outside world sent (a CSV cell or a JSON value) and
+returns the clean value, or raises FieldError with a message meant for the person who
+sent it. FieldError is a ValueError, so pydantic validators pass its message through.
+`record_from_row` turns one CSV row (the DESIGN §6 header) into an OrderRecord, or
+raises RowInvalid naming every bad field.
+"""
+
+import functools
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import available_timezones
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from feedback.models import Customer
+from feedback.services.orders import ItemRecord, OrderRecord
+
+CSV_HEADER = (
+    "order_id",
+    "customer_email",
+    "customer_name",
+    "placed_at",
+    "delivered_at",
+    "items",
+    "locale",
+    "timezone",
+    "consent",
+)
+# The model's column sizes: longer values are refused with a message, never cut.
+MAX_ORDER_ID, MAX_NAME, MAX_EMAIL, MAX_CHANNEL = 100, 200, 254, 100
+MAX_SKU, MAX_ITEM_NAME, MAX_QUANTITY, MAX_ITEMS = 100, 300, 100_000, 500
+CONSENT = {"yes": Customer.Consent.GIVEN, "no": Customer.Consent.NOT_GIVEN}
+
+
+class FieldError(ValueError):
+    """One field's value is not acceptable; the message says why, for the sender."""
+
+
+class RowInvalid(ValueError):
+    """A row with one or more bad fields: [(field, reason), ...]."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors))
+        self.errors = errors
+
+
+def parse_order_id(value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise FieldError("is required")
+    if len(value) > MAX_ORDER_ID:
+        raise FieldError(f"is longer than {MAX_ORDER_ID} characters")
+    if not value.isprintable():
+        raise FieldError("contains control characters")
+    return value
+
+
+def parse_email(value: str) -> str:
+    """The normalised address: trimmed and lower-cased, as customers are stored."""
+    value = (value or "").strip().lower()
+    if not value:
+        raise FieldError("is required")
+    if len(value) > MAX_EMAIL:
+        raise FieldError(f"is longer than {MAX_EMAIL} characters")
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise FieldError(f"{value!r} is not a valid email address") from None
+    return value
+
+
+def parse_name(value: str, *, limit: int = MAX_NAME) -> str:
+    value = " ".join((value or "").split())
+    if len(value) > limit:
+        raise FieldError(f"is longer than {limit} characters")
+    return value
+
+
+def parse_datetime(value: str, *, required: bool = True) -> datetime | None:
+    """ISO 8601 with an offset (or Z): a moment, not a wall-clock time of unknown zone."""
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise FieldError("is required")
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise FieldError(
+            f"{value!r} is not an ISO 8601 date and time, e.g. 2025-03-01T14:30:00+01:00"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise FieldError(f"{value!r} has no UTC offset; add one, e.g. +01:00 or Z")
+    return moment
+
+
+def parse_items(value: str) -> tuple[ItemRecord, ...]:
+    """`sku|name|qty;sku|name|qty`: at least one item; a trailing `;` is fine."""
+    parts = [part for part in (value or "").split(";") if part.strip()]
+    if not parts:
+        raise FieldError("at least one item is required, as sku|name|qty;sku|name|qty")
+    if len(parts) > MAX_ITEMS:
+        raise FieldError(f"more than {MAX_ITEMS} items")
+    return tuple(_item(number, part) for number, part in enumerate(parts, start=1))
+
+
+def _item(number: int, text: str) -> ItemRecord:
+    fields = text.split("|")
+    if len(fields) != 3:
+        raise FieldError(f"item {number} {text.strip()!r} is not sku|name|qty")
+    sku, name, quantity = (field.strip() for field in fields)
+    return item_record(sku, name, quantity, where=f"item {number}")
+
+
+def item_record(sku: str, name: str, quantity: object, *, where: str = "item") -> ItemRecord:
+    """One item's fields checked; the API validates its JSON items with this too."""
+    if not sku or len(sku) > MAX_SKU:
+        raise FieldError(f"{where}: the SKU must have 1 to {MAX_SKU} characters")
+    if not name or len(name) > MAX_ITEM_NAME:
+        raise FieldError(f"{where}: the name must have 1 to {MAX_ITEM_NAME} characters")
+    return ItemRecord(sku=sku, name=name, quantity=parse_quantity(quantity, where=where))
+
+
+def parse_quantity(value: object, *, where: str = "item") -> int:
+    if isinstance(value, bool):
+        raise FieldError(f"{where}: the quantity must be a whole number")
+    try:
+        quantity = int(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise FieldError(f"{where}: the quantity {value!r} is not a whole number") from None
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise FieldError(f"{where}: the quantity must be between 1 and {MAX_QUANTITY}")
+    return quantity
+
+
+def parse_locale(value: str) -> str:
+    """A language of settings.LANGUAGES; a regional form (es-ES, es_MX) means its language.
+    Empty means the site's default language."""
+    value = (value or "").strip().lower().replace("_", "-")
+    if not value:
+        return settings.LANGUAGE_CODE.split("-")[0]
+    known = [code for code, _name in settings.LANGUAGES]
+    for candidate in (value, value.split("-")[0]):
+        if candidate in known:
+            return candidate
+    raise FieldError(f"{value!r} is not a supported locale; use one of: {', '.join(known)}")
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def parse_time_zone(value: str) -> str:
+    """An IANA time zone name such as Europe/Madrid; empty means UTC."""
+    value = (value or "").strip()
+    if not value:
+        return "UTC"
+    if value not in _time_zones():
+        raise FieldError(f"{value!r} is not an IANA time zone name, e.g. Europe/Madrid")
+    return value
+
+
+def parse_consent(value: str) -> str | None:
+    """yes / no, or empty for "not stated" (an existing customer's consent is kept)."""
+    value = (value or "").strip().lower()
+    if not value:
+        return None
+    if value not in CONSENT:
+        raise FieldError(f"{value!r} is not yes, no or empty")
+    return CONSENT[value]
+
+
+def check_dates(placed_at: datetime | None, delivered_at: datetime | None) -> None:
+    if placed_at and delivered_at and delivered_at < placed_at:
+        raise FieldError("is before placed_at")
+
+
+def record_from_row(row: Mapping[str, str], *, channel: str = "") -> OrderRecord:
+    """One CSV row (DESIGN §6 header) as an OrderRecord; RowInvalid names each bad field."""
+    errors: list[tuple[str, str]] = []
+
+    def field(name: str, parse: object, *args: object, **kwargs: object) -> object:
+        try:
+            return parse(row.get(name) or "", *args, **kwargs)
+        except FieldError as error:
+            errors.append((name, str(error)))
+            return None
+
+    values = {
+        "order_id": field("order_id", parse_order_id),
+        "customer_email": field("customer_email", parse_email),
+        "customer_name": field("customer_name", parse_name),
+        "placed_at": field("placed_at", parse_datetime),
+        "delivered_at": field("delivered_at", parse_datetime, required=False),
+        "items": field("items", parse_items),
+        "locale": field("locale", parse_locale),
+        "time_zone": field("timezone", parse_time_zone),
+        "consent": field("consent", parse_consent),
+    }
+    try:
+        check_dates(values["placed_at"], values["delivered_at"])
+    except FieldError as error:
+        errors.append(("delivered_at", str(error)))
+    if errors:
+        raise RowInvalid(errors)
+    return OrderRecord(**values, channel=channel)
