@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback.views import public, staff
+from feedback.views import dashboard, public, staff
 
 app_name = "feedback"
 
@@ -11,5 +11,7 @@ urlpatterns = [
     path("f/<str:token>/no-thanks/", public.decline, name="decline"),
     path("f/<str:token>/stop/", public.stop, name="stop"),
     path("f/<str:token>/resume/", public.resume, name="resume"),
+    path("staff/", dashboard.dashboard_page, name="dashboard"),
+    path("staff/export.csv", dashboard.export_csv, name="export"),
     path("staff/outbox/", staff.outbox, name="outbox"),
 ]

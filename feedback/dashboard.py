@@ -1,0 +1,323 @@
+"""Reads for the staff dashboard: every figure is a SQL aggregate, never a loop over rows.
+
+Which date each figure hangs on:
+- invitations sent, the response rate and the declines, snoozes and stops: invitations
+  *sent* in the period (a cohort), so "responses / sent" counts the answers to those sends;
+- ratings, CSAT, NPS, per product and comments: responses *submitted* in the period;
+- suppressed, send failed, send unknown: invitations that were *due* in the period.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.core.cache import cache
+from django.db.models import Avg, Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from feedback.followups import FollowUpStats, followup_stats
+from feedback.models import Invitation, InvitationPolicy, Order, OrderItem, Response
+
+State = Invitation.State
+Reason = Invitation.Reason
+
+# Below this many answers a product's figures are noise: the page says so.
+SMALL_SAMPLE = 30
+LATEST_COMMENTS = 10
+PRODUCTS_SHOWN = 50
+CHANNELS_CACHE_KEY = "dashboard:channels"
+CHANNELS_CACHE_SECONDS = 300
+NOT_SENT_STATES = (State.SUPPRESSED, State.SEND_FAILED, State.SEND_UNKNOWN)
+
+DEFINITIONS = {
+    "sent": "Invitation emails accepted by the mail server in the period.",
+    "response_rate": "Responses to the invitations sent in the period ÷ those invitations.",
+    "csat": "Share of ratings submitted in the period that are 4 or 5 stars.",
+    "average": "Mean star rating (1–5) of the responses submitted in the period.",
+    "distribution": "How many responses submitted in the period gave each star rating.",
+    "nps": "Of the 0-10 answers submitted in the period: % 9–10 minus % 0–6.",
+    "declines": "'No thanks' on invitations sent in the period, per 1,000 sent.",
+    "snoozes": "'Ask me later' on invitations sent in the period, per 1,000 sent.",
+    "stops": "Invitations sent in the period whose customer then stopped all invitations, "
+    "per 1,000 sent.",
+    "suppressed": "Invitations due in the period that a rule kept from being sent, by rule.",
+    "send_failed": "Invitations due in the period that the mail server refused (not delivered).",
+    "send_unknown": "Invitations due in the period whose send was interrupted: delivery "
+    "unknown, never retried automatically; a human should look.",
+    "followups": "Contact requests among the responses submitted in the period: still open, "
+    "and the median time from request to resolution.",
+    "products": "Responses submitted in the period, by product in the order; an order with "
+    f"several products counts for each. Fewer than {SMALL_SAMPLE} answers: a small sample.",
+    "weekly": "Per week (Monday to Sunday): invitations sent and their response rate, and the "
+    "CSAT of the ratings submitted that week.",
+    "comments": "The newest comments submitted in the period.",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: datetime
+    end: datetime  # exclusive
+    channel: str = ""
+    sku: str = ""
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date
+    sent: int
+    response_rate: float | None
+    ratings: int
+    csat: float | None
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str
+    n: int
+    csat: float | None
+    average: float | None
+
+    @property
+    def small_sample(self) -> bool:
+        return self.n < SMALL_SAMPLE
+
+
+@dataclass
+class Figures:
+    sent: int
+    responded: int
+    response_rate: float | None
+    ratings: int
+    csat: float | None
+    average: float | None
+    distribution: list[tuple[int, int, float | None]]  # (stars, count, share)
+    nps_enabled: bool
+    nps_answers: int
+    nps: float | None
+    declines: int
+    snoozes: int
+    stops: int
+    declines_per_1000: float | None
+    snoozes_per_1000: float | None
+    stops_per_1000: float | None
+    suppressed: list[tuple[str, int]]  # (reason label, count), most first
+    suppressed_total: int
+    send_failed: int
+    send_unknown: int
+    weeks: list[Week]
+    products: list[Product]
+    comments: list[Response]
+    followups: FollowUpStats
+    definitions: dict[str, str] = field(default_factory=lambda: DEFINITIONS)
+
+
+def ratio(part: int, whole: int, scale: float = 1.0) -> float | None:
+    """part / whole * scale; None (shown as "—") when there is nothing to divide by."""
+    return part * scale / whole if whole else None
+
+
+def channel_choices() -> list[str]:
+    """Distinct order channels. Cached: on a million orders the DISTINCT reads them all."""
+    channels = cache.get(CHANNELS_CACHE_KEY)
+    if channels is None:
+        rows = Order.objects.exclude(channel="").values_list("channel", flat=True).distinct()
+        channels = sorted(rows)
+        cache.set(CHANNELS_CACHE_KEY, channels, CHANNELS_CACHE_SECONDS)
+    return channels
+
+
+# Filtered base querysets
+
+
+def _has_sku(sku: str, order_ref: str) -> Exists:
+    # EXISTS rather than a join: an order listing the SKU twice still counts once.
+    return Exists(OrderItem.objects.filter(order=OuterRef(order_ref), sku=sku))
+
+
+def invitations(filters: Filters) -> QuerySet[Invitation]:
+    rows = Invitation.objects.all()
+    if filters.channel:
+        rows = rows.filter(order__channel=filters.channel)
+    if filters.sku:
+        rows = rows.filter(_has_sku(filters.sku, "order_id"))
+    return rows
+
+
+def responses(filters: Filters) -> QuerySet[Response]:
+    """Responses submitted in the period, narrowed by channel and product."""
+    rows = Response.objects.filter(submitted_at__gte=filters.start, submitted_at__lt=filters.end)
+    if filters.channel:
+        rows = rows.filter(invitation__order__channel=filters.channel)
+    if filters.sku:
+        rows = rows.filter(_has_sku(filters.sku, "invitation__order_id"))
+    return rows
+
+
+def sent_in_period(filters: Filters) -> QuerySet[Invitation]:
+    return invitations(filters).filter(sent_at__gte=filters.start, sent_at__lt=filters.end)
+
+
+# The figures
+
+
+def dashboard_figures(filters: Filters) -> Figures:
+    """Every figure of the dashboard, in a fixed number of queries whatever the row count."""
+    cohort = _cohort(filters)
+    ratings = _ratings(filters)
+    not_sent = _not_sent(filters)
+    sent = cohort["sent"]
+    return Figures(
+        sent=sent,
+        responded=cohort["responded"],
+        response_rate=ratio(cohort["responded"], sent),
+        ratings=ratings["n"],
+        csat=ratio(ratings["csat"], ratings["n"]),
+        average=ratings["average"],
+        distribution=[
+            (stars, ratings[f"r{stars}"], ratio(ratings[f"r{stars}"], ratings["n"]))
+            for stars in range(1, 6)
+        ],
+        nps_enabled=InvitationPolicy.live().nps_enabled or bool(ratings["nps_n"]),
+        nps_answers=ratings["nps_n"],
+        nps=ratio(ratings["promoters"] - ratings["detractors"], ratings["nps_n"], 100),
+        declines=cohort["declined"],
+        snoozes=cohort["snoozed"],
+        stops=cohort["stopped"],
+        declines_per_1000=ratio(cohort["declined"], sent, 1000),
+        snoozes_per_1000=ratio(cohort["snoozed"], sent, 1000),
+        stops_per_1000=ratio(cohort["stopped"], sent, 1000),
+        suppressed=not_sent["suppressed"],
+        suppressed_total=sum(count for _label, count in not_sent["suppressed"]),
+        send_failed=not_sent[State.SEND_FAILED],
+        send_unknown=not_sent[State.SEND_UNKNOWN],
+        weeks=_weeks(filters),
+        products=_products(filters),
+        comments=_comments(filters),
+        followups=followup_stats(responses=responses(filters)),
+    )
+
+
+def _cohort(filters: Filters) -> dict[str, int]:
+    """One query: the invitations sent in the period and what their customers did."""
+    return sent_in_period(filters).aggregate(
+        sent=Count("pk"),
+        responded=Count("pk", filter=Q(responded_at__isnull=False)),
+        declined=Count("pk", filter=Q(declined_at__isnull=False)),
+        snoozed=Count("pk", filter=Q(snooze_count__gt=0)),
+        stopped=Count("pk", filter=Q(customer__invitations_stopped_at__gte=F("sent_at"))),
+    )
+
+
+def _ratings(filters: Filters) -> dict[str, object]:
+    """One query: the star ratings and the 0-10 answers submitted in the period."""
+    stars = {f"r{n}": Count("pk", filter=Q(rating=n)) for n in range(1, 6)}
+    return responses(filters).aggregate(
+        n=Count("pk"),
+        csat=Count("pk", filter=Q(rating__gte=4)),
+        average=Avg("rating"),
+        nps_n=Count("pk", filter=Q(nps__isnull=False)),
+        promoters=Count("pk", filter=Q(nps__gte=9)),
+        detractors=Count("pk", filter=Q(nps__lte=6)),
+        **stars,
+    )
+
+
+def _not_sent(filters: Filters) -> dict[str, object]:
+    """One query: invitations due in the period that were not sent, by state and reason."""
+    rows = (
+        invitations(filters)
+        .filter(due_at__gte=filters.start, due_at__lt=filters.end, state__in=NOT_SENT_STATES)
+        .values_list("state", "suppression_reason")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    result: dict[str, object] = {State.SEND_FAILED: 0, State.SEND_UNKNOWN: 0}
+    suppressed = []
+    # At most a dozen aggregate rows: one per state and reason.
+    for state, reason, n in rows:
+        if state == State.SUPPRESSED:
+            suppressed.append((Reason(reason).label if reason in Reason.values else reason, n))
+        else:
+            result[state] = n
+    result["suppressed"] = sorted(suppressed, key=lambda pair: (-pair[1], pair[0]))
+    return result
+
+
+def _weeks(filters: Filters) -> list[Week]:
+    """Two queries (sends by week, ratings by week), merged on the week; empty weeks stay."""
+    sends = (
+        sent_in_period(filters)
+        .annotate(week=TruncWeek("sent_at"))
+        .values("week")
+        .annotate(sent=Count("pk"), responded=Count("pk", filter=Q(responded_at__isnull=False)))
+        .order_by()
+    )
+    rated = (
+        responses(filters)
+        .annotate(week=TruncWeek("submitted_at"))
+        .values("week")
+        .annotate(n=Count("pk"), csat=Count("pk", filter=Q(rating__gte=4)))
+        .order_by()
+    )
+    by_sends = {_day(row["week"]): row for row in sends}
+    by_ratings = {_day(row["week"]): row for row in rated}
+    weeks = []
+    for start in week_starts(filters.start, filters.end):
+        s = by_sends.get(start, {"sent": 0, "responded": 0})
+        r = by_ratings.get(start, {"n": 0, "csat": 0})
+        weeks.append(
+            Week(
+                start, s["sent"], ratio(s["responded"], s["sent"]), r["n"], ratio(r["csat"], r["n"])
+            )
+        )
+    return weeks
+
+
+def _day(value: date | datetime) -> date:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def week_starts(start: datetime, end: datetime) -> list[date]:
+    """The Mondays of the weeks the period touches, in the current time zone."""
+    first = timezone.localtime(start).date()
+    last = timezone.localtime(end - timedelta(microseconds=1)).date()
+    monday = first - timedelta(days=first.weekday())
+    weeks = []
+    while monday <= last:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    return weeks
+
+
+def _products(filters: Filters) -> list[Product]:
+    """One query: responses per product in the order, with their CSAT and average."""
+    sku = "invitation__order__items__sku"
+    rows = (
+        responses(filters)
+        .values(product=F(sku))
+        .annotate(
+            name=Max("invitation__order__items__name"),
+            n=Count("pk"),
+            csat=Count("pk", filter=Q(rating__gte=4)),
+            average=Avg("rating"),
+        )
+        .filter(product__isnull=False)
+        .order_by("-n", "product")[:PRODUCTS_SHOWN]
+    )
+    return [
+        Product(row["product"], row["name"], row["n"], ratio(row["csat"], row["n"]), row["average"])
+        for row in rows
+    ]
+
+
+def _comments(filters: Filters) -> list[Response]:
+    return list(
+        responses(filters)
+        .exclude(comment="")
+        .select_related("invitation__order")
+        .order_by("-submitted_at", "-pk")[:LATEST_COMMENTS]
+    )

@@ -1,0 +1,236 @@
+"""Server-side SVG charts for the staff dashboard: no JavaScript, no CDN, nothing inline
+that the CSP forbids (presentation attributes only). Each chart names itself (role="img",
+<title>, <desc>); the page puts a table with the same numbers next to it."""
+
+from collections.abc import Sequence
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import slugify
+
+register = template.Library()
+
+WIDTH, HEIGHT = 640, 220
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 34
+PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+MAX_X_LABELS = 13
+BAR_COLOUR = "#0a58ca"
+LINE_COLOUR = "#146c43"
+GRID_COLOUR = "#ced4da"
+TEXT_COLOUR = "#495057"
+
+
+def _n(x: float) -> str:
+    # format_html escapes its arguments into strings first: numbers are formatted here.
+    return f"{x:.1f}"
+
+
+def _value(row: object, name: str) -> object:
+    return row[name] if isinstance(row, dict | list | tuple) else getattr(row, name)
+
+
+def _label(value: object, fmt: str = "%-d %b") -> str:
+    return value.strftime(fmt) if hasattr(value, "strftime") else str(value)
+
+
+def _span(rows: Sequence[object], label: str) -> str:
+    first, last = _value(rows[0], label), _value(rows[-1], label)
+    return f"from {_label(first, '%-d %b %Y')} to {_label(last, '%-d %b %Y')}"
+
+
+def _nice_max(peak: float) -> float:
+    """A round top for the axis at or above the peak: 1, 2 or 5 times a power of ten."""
+    if peak <= 0:
+        return 1
+    step = 1
+    while step * 10 <= peak:
+        step *= 10
+    return next(m * step for m in (1, 2, 5, 10) if m * step >= peak)
+
+
+def _frame(title: str, description: str, body: SafeString) -> SafeString:
+    # Titles differ on a page, so they make stable, unique ids.
+    ident = f"chart-{slugify(title)}"
+    return format_html(
+        '<svg class="chart w-100 h-auto" viewBox="0 0 {} {}" role="img" '
+        'aria-labelledby="{}-t {}-d" xmlns="http://www.w3.org/2000/svg">'
+        '<title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
+        WIDTH,
+        HEIGHT,
+        ident,
+        ident,
+        ident,
+        title,
+        ident,
+        description,
+        body,
+    )
+
+
+def _y_axis(top: float, percent: bool) -> SafeString:
+    lines = []
+    for fraction in (0, 0.5, 1):
+        y = TOP + PLOT_H * (1 - fraction)
+        value = top * fraction
+        text = f"{value:.0%}" if percent else f"{value:,.0f}"
+        lines.append(
+            (LEFT, _n(y), WIDTH - RIGHT, _n(y), GRID_COLOUR, LEFT - 6, _n(y + 4), TEXT_COLOUR, text)
+        )
+    return format_html_join(
+        "",
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>'
+        '<text x="{}" y="{}" text-anchor="end" font-size="11" fill="{}">{}</text>',
+        lines,
+    )
+
+
+def _x_labels(labels: Sequence[str], band: float) -> SafeString:
+    every = max(1, -(-len(labels) // MAX_X_LABELS))
+    return format_html_join(
+        "",
+        '<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="{}">{}</text>',
+        (
+            (_n(LEFT + band * (i + 0.5)), HEIGHT - BOTTOM + 16, TEXT_COLOUR, label)
+            for i, label in enumerate(labels)
+            if i % every == 0
+        ),
+    )
+
+
+@register.simple_tag
+def bar_chart(rows: Sequence[object], value: str, label: str, title: str) -> SafeString:
+    """Vertical bars, one per row (e.g. invitations sent per week)."""
+    values = [_value(row, value) or 0 for row in rows]
+    labels = [_label(_value(row, label)) for row in rows]
+    if not values:
+        return _frame(title, "No data in this period.", mark_safe(""))
+    top = _nice_max(max(values))
+    band = PLOT_W / len(values)
+    bars = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: {}</title></rect>',
+        (
+            (
+                _n(LEFT + band * (i + 0.15)),
+                _n(TOP + PLOT_H * (1 - v / top)),
+                _n(band * 0.7),
+                _n(PLOT_H * v / top),
+                BAR_COLOUR,
+                labels[i],
+                f"{v:,}",
+            )
+            for i, v in enumerate(values)
+        ),
+    )
+    description = f"{len(values)} bars {_span(rows, label)}; highest {max(values):,}."
+    return _frame(title, description, _y_axis(top, False) + bars + _x_labels(labels, band))
+
+
+@register.simple_tag
+def line_chart(rows: Sequence[object], value: str, label: str, title: str) -> SafeString:
+    """A line of shares from 0 to 100 %, broken where a value is missing (nothing to divide)."""
+    values = [_value(row, value) for row in rows]
+    labels = [_label(_value(row, label)) for row in rows]
+    if not values:
+        return _frame(title, "No data in this period.", mark_safe(""))
+    band = PLOT_W / len(values)
+
+    def point(i: int, v: float) -> tuple[float, float]:
+        return LEFT + band * (i + 0.5), TOP + PLOT_H * (1 - v)
+
+    segments: list[list[tuple[float, float]]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            segments.append([])
+        else:
+            segments[-1].append(point(i, v))
+    lines = format_html_join(
+        "",
+        '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>',
+        (
+            (" ".join(f"{x:.1f},{y:.1f}" for x, y in segment), LINE_COLOUR)
+            for segment in segments
+            if len(segment) > 1
+        ),
+    )
+    dots = format_html_join(
+        "",
+        '<circle cx="{}" cy="{}" r="3.5" fill="{}"><title>{}: {}</title></circle>',
+        (
+            (*map(_n, point(i, v)), LINE_COLOUR, labels[i], f"{v:.0%}")
+            for i, v in enumerate(values)
+            if v is not None
+        ),
+    )
+    known = [v for v in values if v is not None]
+    description = f"{len(values)} weeks {_span(rows, label)}; " + (
+        f"lowest {min(known):.0%}, highest {max(known):.0%}." if known else "no values."
+    )
+    return _frame(title, description, _y_axis(1, True) + lines + dots + _x_labels(labels, band))
+
+
+@register.simple_tag
+def distribution_chart(rows: Sequence[tuple[int, int, float | None]], title: str) -> SafeString:
+    """Horizontal bars for the 1-5 star ratings: (stars, count, share) rows."""
+    peak = max((n for _stars, n, _share in rows), default=0)
+    top = _nice_max(peak)
+    row_h = PLOT_H / max(len(rows), 1)
+    bars = format_html_join(
+        "",
+        '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="{}">{} ★</text>'
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
+        "<title>{} stars: {}</title></rect>"
+        '<text x="{}" y="{}" font-size="11" fill="{}">{}</text>',
+        (
+            (
+                LEFT - 8,
+                _n(TOP + row_h * (i + 0.62)),
+                TEXT_COLOUR,
+                stars,
+                LEFT,
+                _n(TOP + row_h * (i + 0.15)),
+                _n((PLOT_W - 90) * n / top),
+                _n(row_h * 0.7),
+                BAR_COLOUR,
+                stars,
+                f"{n:,}",
+                _n(LEFT + (PLOT_W - 90) * n / top + 6),
+                _n(TOP + row_h * (i + 0.62)),
+                TEXT_COLOUR,
+                f"{n:,}" + (f" ({share:.0%})" if share is not None else ""),
+            )
+            for i, (stars, n, share) in enumerate(reversed(rows))
+        ),
+    )
+    description = ", ".join(f"{stars} stars: {n:,}" for stars, n, _share in rows) + "."
+    return _frame(title, description, bars)
+
+
+# Number formats for the dashboard: "—" wherever there is nothing to divide by.
+DASH = "—"
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    return DASH if value is None else f"{value:.0%}"
+
+
+@register.filter
+def one_decimal(value: float | None) -> str:
+    return DASH if value is None else f"{value:.1f}"
+
+
+@register.filter
+def signed(value: float | None) -> str:
+    return DASH if value is None else f"{value:+.0f}"
+
+
+@register.filter
+def duration(value: object) -> str:
+    """A timedelta as days and hours, e.g. "2 d 4 h"; "—" when there is none."""
+    if value is None:
+        return DASH
+    hours = round(value.total_seconds() / 3600)
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if days else f"{hours} h"

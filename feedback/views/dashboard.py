@@ -1,0 +1,111 @@
+"""The staff dashboard at /staff/ and its CSV export, both filtered by one GET form."""
+
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from feedback import dashboard, exports
+from feedback.views.staff import staff_view
+
+PERIODS = [
+    ("7", "Last 7 days"),
+    ("30", "Last 30 days"),
+    ("90", "Last 90 days"),
+    ("365", "Last 365 days"),
+    ("custom", "Custom range"),
+]
+DEFAULT_PERIOD = "30"
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
+class DashboardFilterForm(forms.Form):
+    period = forms.ChoiceField(choices=PERIODS, required=False)
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    channel = forms.ChoiceField(label="Channel / store", required=False)
+    sku = forms.CharField(label="Product (SKU)", required=False, max_length=100)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        channels = dashboard.channel_choices()
+        self.fields["channel"].choices = [("", "All channels")] + [(c, c) for c in channels]
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if data.get("period") == "" and (start or end):
+            data["period"] = "custom"  # dates given without a period: they are the period
+        if data.get("period") != "custom":
+            return data
+        if not start:
+            self.add_error("start", "Give the first day of the custom range.")
+        if not end:
+            self.add_error("end", "Give the last day of the custom range.")
+        for name in ("start", "end"):
+            day = data.get(name)
+            if day and not EARLIEST <= day <= LATEST:
+                self.add_error(name, f"Choose a day between {EARLIEST} and {LATEST}.")
+        if start and end and start > end:
+            self.add_error("end", "The last day must not be before the first day.")
+        return data
+
+    def filters(self, now: datetime) -> dashboard.Filters:
+        """The period as [start, end) in the current time zone, and the narrowing filters."""
+        data = self.cleaned_data
+        period = data.get("period") or DEFAULT_PERIOD
+        if period == "custom":
+            start = _midnight(data["start"])
+            end = _midnight(data["end"] + timedelta(days=1))
+        else:
+            start, end = now - timedelta(days=int(period)), now
+        return dashboard.Filters(start, end, data.get("channel", ""), data.get("sku", "").strip())
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _form(request: HttpRequest) -> DashboardFilterForm:
+    # No filters at all (the first visit) is the default period, not an error.
+    return DashboardFilterForm(request.GET or {"period": DEFAULT_PERIOD})
+
+
+@staff_view
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    if not form.is_valid():
+        context = {"form": form, "figures": None}
+        return render(request, "feedback/staff/dashboard.html", context, status=400)
+    filters = form.filters(timezone.now())
+    context = {
+        "form": form,
+        "filters": filters,
+        "last_day": timezone.localtime(filters.end - timedelta(microseconds=1)),
+        "figures": dashboard.dashboard_figures(filters),
+        "export_query": request.GET.urlencode(),
+    }
+    return render(request, "feedback/staff/dashboard.html", context)
+
+
+@staff_view
+def export_csv(request: HttpRequest) -> HttpResponse:
+    form = _form(request)
+    if not form.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponse(
+            f"Bad filter: {problems}\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+    filters = form.filters(timezone.now())
+    name = f"responses-{filters.start:%Y%m%d}-{filters.end - timedelta(microseconds=1):%Y%m%d}"
+    response = StreamingHttpResponse(
+        exports.csv_lines(exports.export_rows(filters)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
