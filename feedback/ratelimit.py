@@ -2,10 +2,27 @@
 sees the same counts, so a token-guessing loop is stopped whichever process it hits."""
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
+from redis import Redis
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` hits on `key` per `window` seconds."""
+
+    key: str
+    limit: int
+    window: int
+
+    @property
+    def bucket(self) -> str:
+        return f"ratelimit:{self.key}:{int(time.time() // self.window)}"
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -17,13 +34,50 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _bucket(key: str, window: int) -> str:
-    return f"ratelimit:{key}:{int(time.time() // window)}"
+def allowed(*, count: Sequence[Limit], watch: Sequence[Limit] = ()) -> bool:
+    """Count one hit against each limit in `count`; True when none of those, nor any in
+    `watch` (looked at, not counted), is over its limit. One round trip on Redis."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        return _allowed_on_redis(backend, count, watch)
+    if any((cache.get(limit.bucket) or 0) >= limit.limit for limit in watch):
+        return False
+    return all([hit(limit.key, limit=limit.limit, window=limit.window) for limit in count])
+
+
+_clients: dict[int, Redis] = {}
+
+
+def _client(backend: RedisCache) -> Redis:
+    """A client on the cache's own connection pool, made once per pool: Django's
+    get_client() builds a new one per call, which costs more than the round trip."""
+    pool = backend._cache._get_connection_pool(write=True)
+    if id(pool) not in _clients:
+        _clients[id(pool)] = backend._cache.get_client(write=True)
+    return _clients[id(pool)]
+
+
+def _allowed_on_redis(backend: RedisCache, count: Sequence[Limit], watch: Sequence[Limit]) -> bool:
+    # Django's RedisCache stores integers as plain Redis integers, so INCR applies to
+    # the values cache.get() reads.
+    pipe = _client(backend).pipeline(transaction=False)
+    for limit in watch:
+        pipe.get(backend.make_and_validate_key(limit.bucket))
+    for limit in count:
+        key = backend.make_and_validate_key(limit.bucket)
+        pipe.incr(key)
+        pipe.expire(key, limit.window + 1, nx=True)
+    results = pipe.execute()
+    watched = zip(results[: len(watch)], watch, strict=True)
+    counted = zip(results[len(watch) :: 2], count, strict=True)
+    return all(int(seen or 0) < limit.limit for seen, limit in watched) and all(
+        hits <= limit.limit for hits, limit in counted
+    )
 
 
 def hit(key: str, *, limit: int, window: int) -> bool:
     """Count one hit against `key`; True while the count stays within `limit`."""
-    bucket = _bucket(key, window)
+    bucket = Limit(key, limit, window).bucket
     if cache.add(bucket, 1, timeout=window + 1):
         return limit >= 1
     try:
@@ -31,8 +85,3 @@ def hit(key: str, *, limit: int, window: int) -> bool:
     except ValueError:  # the bucket expired between add and incr: start it again
         cache.add(bucket, 1, timeout=window + 1)
         return True
-
-
-def exceeded(key: str, *, limit: int, window: int) -> bool:
-    """Has `key` already used up its hits in this window? (Does not count a hit.)"""
-    return (cache.get(_bucket(key, window)) or 0) >= limit

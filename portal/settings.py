@@ -168,6 +168,8 @@ FEEDBACK_RATE_PER_IP = env.int("FEEDBACK_RATE_PER_IP", default=120)
 FEEDBACK_RATE_PER_TOKEN = env.int("FEEDBACK_RATE_PER_TOKEN", default=30)
 # Unknown links per address per 10 minutes before every /f/ request gets 429.
 FEEDBACK_RATE_MISSES_PER_IP = env.int("FEEDBACK_RATE_MISSES_PER_IP", default=20)
+# Customer pages re-read the live policy (what they display of it) at most this often.
+FEEDBACK_POLICY_CACHE_SECONDS = env.int("FEEDBACK_POLICY_CACHE_SECONDS", default=5)
 # How long a customer may change their answer from the same link.
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 

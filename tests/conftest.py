@@ -272,10 +272,14 @@ def processes(smtp_sink: SmtpSink) -> Iterator[Processes]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Rate-limit counters live in the cache: every test starts with none."""
+    """Rate-limit counters live in the cache, the pages' policy in memory: every test
+    starts with neither."""
     from django.core.cache import cache
 
+    from feedback import selectors
+
     cache.clear()
+    selectors.forget_page_policy()
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,4 +1,4 @@
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from feedback.models import FollowUp, Invitation, Response
@@ -18,12 +18,13 @@ def response_submit(
     nps: int | None = None,
     contact_requested: bool = False,
     quote_allowed: bool = False,
-) -> Response:
+) -> None:
     """Store the customer's answer: one per invitation; a second submit edits it.
 
-    A follow-up exists only when the customer asked to be contacted.
+    The unique invitation of a Response serialises a double submit (two tabs, a double
+    click): the second insert waits for the first, fails, and becomes an edit. A
+    follow-up exists only when the customer asked to be contacted.
     """
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     now = timezone.now()
     fields = {
         "rating": rating,
@@ -32,15 +33,16 @@ def response_submit(
         "contact_requested": contact_requested,
         "quote_allowed": quote_allowed,
     }
-    response, created = Response.objects.get_or_create(
-        invitation=invitation, defaults={"submitted_at": now, **fields}
-    )
-    if not created:
-        Response.objects.filter(pk=response.pk).update(edited_at=now, **fields)
-        response.refresh_from_db()
-    Invitation.objects.filter(pk=invitation.pk, state__in=ANSWERABLE).update(
-        state=State.RESPONDED, responded_at=now, claimed_until=None, updated_at=now
-    )
+    answers = Response.objects.filter(invitation_id=invitation.pk)
+    if not answers.update(edited_at=now, **fields):
+        try:
+            with transaction.atomic():  # a savepoint: the insert may lose a race
+                Response.objects.create(invitation_id=invitation.pk, submitted_at=now, **fields)
+        except IntegrityError:
+            answers.update(edited_at=now, **fields)
+    if invitation.state != State.RESPONDED:
+        Invitation.objects.filter(pk=invitation.pk, state__in=ANSWERABLE).update(
+            state=State.RESPONDED, responded_at=now, claimed_until=None, updated_at=now
+        )
     if contact_requested:
-        FollowUp.objects.get_or_create(response=response)
-    return response
+        FollowUp.objects.get_or_create(response=answers.get())

@@ -18,19 +18,23 @@ def _limits(request: HttpRequest, token: str) -> bool:
     """True when this request may go on; counts it against the IP and the token."""
     ip = ratelimit.client_ip(request)
     window = settings.FEEDBACK_RATE_WINDOW_SECONDS
-    if ratelimit.exceeded(f"miss:{ip}", limit=settings.FEEDBACK_RATE_MISSES_PER_IP, window=600):
-        return False
-    per_ip = ratelimit.hit(f"ip:{ip}", limit=settings.FEEDBACK_RATE_PER_IP, window=window)
-    per_token = ratelimit.hit(
-        f"token:{token[:64]}", limit=settings.FEEDBACK_RATE_PER_TOKEN, window=window
+    return ratelimit.allowed(
+        count=[
+            ratelimit.Limit(f"ip:{ip}", settings.FEEDBACK_RATE_PER_IP, window),
+            ratelimit.Limit(f"token:{token[:64]}", settings.FEEDBACK_RATE_PER_TOKEN, window),
+        ],
+        watch=[_misses(ip)],
     )
-    return per_ip and per_token
+
+
+def _misses(ip: str) -> ratelimit.Limit:
+    return ratelimit.Limit(f"miss:{ip}", settings.FEEDBACK_RATE_MISSES_PER_IP, 600)
 
 
 def record_miss(request: HttpRequest) -> None:
     """An unknown token: after a few, this address gets 429s instead of 404s."""
-    ip = ratelimit.client_ip(request)
-    ratelimit.hit(f"miss:{ip}", limit=settings.FEEDBACK_RATE_MISSES_PER_IP, window=600)
+    misses = _misses(ratelimit.client_ip(request))
+    ratelimit.hit(misses.key, limit=misses.limit, window=misses.window)
 
 
 def customer_page(view: View) -> View:

@@ -14,8 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from feedback import selectors, services
-from feedback.forms import ResponseForm, SnoozeForm
-from feedback.models import Invitation, InvitationPolicy, Response
+from feedback.forms import ResponseForm, SnoozeForm, response_form_html
+from feedback.models import Invitation, Response
 from feedback.views.customer import activate_language, customer_page
 
 State = Invitation.State
@@ -88,7 +88,7 @@ class Page:
 
     def __init__(self, request: HttpRequest, invitation: Invitation, token: str) -> None:
         self.request, self.invitation, self.token = request, invitation, token
-        self.policy = InvitationPolicy.live()
+        self.policy = selectors.policy_for_pages()
         self.response = _response(invitation)
         self.remember_language = activate_language(request, invitation)
 
@@ -99,7 +99,7 @@ class Page:
     def render(self, form: ResponseForm, *, status: int = 200, **extra: object) -> HttpResponse:
         can_snooze = self.invitation.state == State.SENT and not self.invitation.snooze_count
         context = {
-            "form": form,
+            "form_html": response_form_html(form),
             "order": self.invitation.order,
             "items": self.invitation.order.items.all(),
             "token": self.token,
@@ -190,7 +190,7 @@ def later(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _open(request, token)
     if isinstance(invitation, HttpResponse):
         return invitation
-    form = SnoozeForm(request.POST or None, choices=InvitationPolicy.live().snooze_choices)
+    form = SnoozeForm(request.POST or None, choices=selectors.policy_for_pages().snooze_choices)
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_snooze(
