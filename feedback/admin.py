@@ -1,11 +1,16 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from feedback import services
+from feedback.admin_import import OrderImportAdminMixin
 from feedback.models import (
+    ApiToken,
     Customer,
     EmailLog,
     FollowUp,
@@ -14,8 +19,10 @@ from feedback.models import (
     Order,
     OrderItem,
     PolicyVersion,
+    PrivacyAudit,
     Response,
 )
+from feedback.services import api_tokens, privacy
 
 
 @admin.register(Customer)
@@ -24,6 +31,40 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["consent", "locale", ("invitations_stopped_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "name"]
     readonly_fields = ["created_at", "updated_at"]
+    actions = ["export_personal_data", "erase_personal_data"]
+
+    @admin.action(description="Export personal data (JSON)", permissions=["view"])
+    def export_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select one customer to export.", messages.WARNING)
+            return None
+        customer = queryset.get()
+        data = privacy.customer_export(customer=customer, performed_by=request.user)
+        response = JsonResponse(data, encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Erase personal data…", permissions=["delete"])
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        if request.POST.get("confirmed") != "yes":
+            # Irreversible: ask first, like the admin's own "delete selected".
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data?",
+                "opts": self.model._meta,
+                "customers": list(queryset),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(
+                request, "admin/feedback/customer/erase_confirmation.html", context
+            )
+        erased = 0
+        for customer in queryset:
+            privacy.customer_erase(customer=customer, performed_by=request.user)
+            erased += 1
+        self.message_user(request, f"Erased the personal data of {erased} customer(s).")
+        return None
 
 
 class OrderItemInline(admin.TabularInline):
@@ -32,7 +73,7 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(OrderImportAdminMixin, admin.ModelAdmin):
     list_display = ["external_id", "customer", "channel", "placed_at", "delivered_at"]
     list_filter = ["channel", ("delivered_at", admin.EmptyFieldListFilter)]
     search_fields = ["external_id", "customer__email", "items__sku"]
@@ -175,6 +216,65 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     @admin.display(description="fields changed")
     def changed_fields(self, version: PolicyVersion) -> str:
         return ", ".join(version.changes)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    fields = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Revoked, never deleted: a revoked token answers 403 and its history stays.
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: ApiToken, form: ModelForm, change: bool
+    ) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        token, secret = api_tokens.api_token_create(name=obj.name, created_by=request.user)
+        obj.pk, obj.prefix, obj._secret = token.pk, token.prefix, secret
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # The secret is rendered once, here, and stored nowhere (not even in a message).
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API token created",
+            "opts": self.model._meta,
+            "token": obj,
+            "secret": obj._secret,
+        }
+        response = TemplateResponse(request, "admin/feedback/apitoken/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        revoked = sum(api_tokens.api_token_revoke(token=token) for token in queryset)
+        self.message_user(request, f"Revoked {revoked} token(s).")
+
+
+@admin.register(PrivacyAudit)
+class PrivacyAuditAdmin(admin.ModelAdmin):
+    list_display = ["performed_at", "action", "customer_id", "performed_by"]
+    list_filter = ["action"]
+    search_fields = ["customer_id"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

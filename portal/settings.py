@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "csp",
     "crispy_forms",
     "crispy_bootstrap5",
+    # The API's docs page uses the Swagger UI files this app ships (no CDN).
+    "ninja",
     "feedback",
 ]
 
@@ -170,6 +172,13 @@ FEEDBACK_RATE_PER_TOKEN = env.int("FEEDBACK_RATE_PER_TOKEN", default=30)
 FEEDBACK_RATE_MISSES_PER_IP = env.int("FEEDBACK_RATE_MISSES_PER_IP", default=20)
 # Customer pages re-read the live policy (what they display of it) at most this often.
 FEEDBACK_POLICY_CACHE_SECONDS = env.int("FEEDBACK_POLICY_CACHE_SECONDS", default=5)
+# The REST API (/api/v1/): requests per token per window, in the shared cache, and the
+# largest body read (a list of 1,000 orders is well under 2 MB; Django's own limit,
+# DATA_UPLOAD_MAX_MEMORY_SIZE, must stay above it).
+API_RATE_WINDOW_SECONDS = env.int("API_RATE_WINDOW_SECONDS", default=60)
+API_RATE_PER_TOKEN = env.int("API_RATE_PER_TOKEN", default=600)
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_000_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES + 1)
 # How long a customer may change their answer from the same link.
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 
