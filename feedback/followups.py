@@ -4,10 +4,13 @@ answer them."""
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 
 from feedback.models import FollowUp, Response
+
+STAFF_GROUPS = ("Staff", "Ops")
 
 OPEN = Q(status=FollowUp.Status.OPEN)
 RESOLVED = Q(status=FollowUp.Status.RESOLVED, resolved_at__isnull=False)
@@ -64,3 +67,50 @@ def median_by_sorting(follow_ups: QuerySet[FollowUp], resolved: int) -> timedelt
     lower = (resolved - 1) // 2
     durations = list(middle[lower : lower + 2 - resolved % 2])
     return sum(durations, timedelta()) / len(durations)
+
+
+def assignable_users() -> QuerySet:
+    """Who may be given a follow-up: active members of Staff or Ops, and superusers."""
+    users = get_user_model().objects.filter(is_active=True)
+    members = users.filter(Q(is_superuser=True) | Q(groups__name__in=STAFF_GROUPS))
+    return users.filter(pk__in=members.values("pk")).order_by("username")
+
+
+def contact_queue(*, status: str = "open", assignee: object = None) -> QuerySet[FollowUp]:
+    """The follow-ups of customers who asked to be contacted: open ones first, oldest
+    request first, with everything the list shows in the same query.
+
+    status: "open", "resolved" or "all"; assignee: only theirs when given.
+    """
+    queue = FollowUp.objects.filter(response__contact_requested=True)
+    if status in (FollowUp.Status.OPEN, FollowUp.Status.RESOLVED):
+        queue = queue.filter(status=status)
+    if assignee is not None:
+        queue = queue.filter(assignee=assignee)
+    return queue.select_related("assignee", "response__invitation__order__customer").order_by(
+        "status", "created_at", "pk"
+    )
+
+
+def contact_detail(pk: int) -> FollowUp | None:
+    """One follow-up with its response, order, customer and log, or None."""
+    return (
+        contact_queue(status="all")
+        .prefetch_related("entries__author", "response__invitation__order__items")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def human_duration(duration: timedelta | None) -> str:
+    """ "3 h 20 min", "2 d 4 h", or "—" for nothing to show."""
+    if duration is None:
+        return "—"
+    minutes = int(duration.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"

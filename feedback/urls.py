@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback.views import dashboard, public, staff
+from feedback.views import contacts, dashboard, policy, public, simulator, staff
 
 app_name = "feedback"
 
@@ -14,4 +14,9 @@ urlpatterns = [
     path("staff/", dashboard.dashboard_page, name="dashboard"),
     path("staff/export.csv", dashboard.export_csv, name="export"),
     path("staff/outbox/", staff.outbox, name="outbox"),
+    path("staff/contacts/", contacts.contacts, name="contacts"),
+    path("staff/contacts/<int:pk>/", contacts.contact_detail, name="contact"),
+    path("staff/policy/", policy.policy, name="policy"),
+    path("staff/policy/edit/", policy.policy_edit, name="policy_edit"),
+    path("staff/simulate/", simulator.simulate, name="simulate"),
 ]

@@ -1,0 +1,74 @@
+"""Writes on the contact queue: assign, note, resolve, reopen. Each change leaves an entry
+in the follow-up's log, with who and when."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from feedback.followups import assignable_users
+from feedback.models import FollowUp, FollowUpNote
+
+Status = FollowUp.Status
+NOTE_MAX_LENGTH = 2000
+
+
+class FollowUpRefused(Exception):
+    """A change staff asked for that cannot be made; the message says why."""
+
+
+def _log(follow_up: FollowUp, author: AbstractBaseUser | None, text: str) -> FollowUpNote:
+    return FollowUpNote.objects.create(follow_up=follow_up, author=author, text=text)
+
+
+def _name(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+@transaction.atomic
+def followup_assign(
+    *, follow_up: FollowUp, assignee: AbstractBaseUser | None, by: AbstractBaseUser
+) -> bool:
+    """Give the follow-up to a staff member (or to nobody). Returns whether it changed."""
+    if assignee is not None and not assignable_users().filter(pk=assignee.pk).exists():
+        raise FollowUpRefused(f"{assignee.get_username()} is not a member of staff.")
+    locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if locked.assignee_id == (assignee.pk if assignee else None):
+        return False
+    locked.assignee = assignee
+    locked.save(update_fields=["assignee"])
+    _log(locked, by, f"Assigned to {_name(assignee)}." if assignee else "Unassigned.")
+    follow_up.assignee = assignee
+    return True
+
+
+def followup_add_note(*, follow_up: FollowUp, author: AbstractBaseUser, text: str) -> FollowUpNote:
+    """Append a note; notes are never edited or removed."""
+    text = text.strip()
+    if not text:
+        raise FollowUpRefused("Write a note first.")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise FollowUpRefused(f"Keep the note to {NOTE_MAX_LENGTH} characters or fewer.")
+    return _log(follow_up, author, text)
+
+
+@transaction.atomic
+def followup_resolve(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
+    """open -> resolved; a second click (or a colleague's) changes nothing."""
+    now = timezone.now()
+    changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.OPEN).update(
+        status=Status.RESOLVED, resolved_at=now
+    )
+    if changed:
+        _log(follow_up, by, "Resolved.")
+    return bool(changed)
+
+
+@transaction.atomic
+def followup_reopen(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
+    """resolved -> open: the time to resolve then counts from the original request again."""
+    changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.RESOLVED).update(
+        status=Status.OPEN, resolved_at=None
+    )
+    if changed:
+        _log(follow_up, by, "Reopened.")
+    return bool(changed)

@@ -1,0 +1,132 @@
+"""Forms of the staff pages: the policy (edit and simulate), the contact queue."""
+
+import json
+from datetime import date, timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from feedback.followups import assignable_users
+from feedback.models import InvitationPolicy
+from feedback.services.followups import NOTE_MAX_LENGTH
+from feedback.services.policy import AUDITED_FIELDS
+
+# The longest period the simulator page replays in one request (the command has no limit).
+SIMULATION_MAX_DAYS = 366
+
+
+class SnoozeChoicesField(forms.CharField):
+    """Days as "7, 14, 30" (the admin's "[7, 14, 30]" works too); the model checks the
+    numbers themselves."""
+
+    def prepare_value(self, value: object) -> object:
+        if isinstance(value, list):
+            return ", ".join(str(d) for d in value)
+        return value
+
+    def to_python(self, value: object) -> list[int]:
+        text = (super().to_python(value) or "").strip().strip("[]")
+        try:
+            return [int(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise ValidationError(
+                "Give whole numbers of days separated by commas, e.g. 7, 14, 30.", code="invalid"
+            ) from None
+
+
+class PolicyForm(forms.ModelForm):
+    """The live policy's fields, validated by the model like in the admin."""
+
+    snooze_choices = SnoozeChoicesField(
+        label="Snooze choices (days)",
+        required=False,
+        help_text="The days a customer may choose for “ask me later”, e.g. 7, 14, 30; "
+        "empty turns “ask me later” off.",
+    )
+
+    class Meta:
+        model = InvitationPolicy
+        fields = AUDITED_FIELDS
+        widgets = {
+            "send_window_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "send_window_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+        help_texts = {
+            "delay_after_delivery_days": "Days between delivery and the invitation.",
+            "send_window_start": "In the customer's time zone.",
+            "customer_cooldown_days": "At most one invitation per customer in this many days.",
+            "invitation_valid_days": "How long the link takes answers.",
+            "sample_percent": "Share of delivered orders invited (0–100).",
+        }
+
+
+def policy_form_data(policy: InvitationPolicy) -> dict[str, str]:
+    """The policy as submitted form data: what a prefilled form would post back."""
+    data = {}
+    for name, value in model_to_dict(policy, fields=AUDITED_FIELDS).items():
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif value is None:
+            data[name] = ""
+        elif hasattr(value, "strftime"):
+            data[name] = value.strftime("%H:%M:%S")
+        elif isinstance(value, list):
+            data[name] = json.dumps(value)
+        else:
+            data[name] = str(value)
+    return data
+
+
+def draft_policy(live: InvitationPolicy) -> InvitationPolicy:
+    """An unsaved copy of the live policy for a form to change: the live row stays as is."""
+    return InvitationPolicy(**model_to_dict(live, fields=AUDITED_FIELDS))
+
+
+class PeriodForm(forms.Form):
+    period_start = forms.DateField(
+        label="Delivered from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_end = forms.DateField(label="to", widget=forms.DateInput(attrs={"type": "date"}))
+
+    @staticmethod
+    def default_initial() -> dict[str, date]:
+        today = timezone.now().date()
+        return {"period_start": today - timedelta(days=30), "period_end": today - timedelta(1)}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end:
+            if end < start:
+                self.add_error("period_end", "The period must end on or after its first day.")
+            elif (end - start).days + 1 > SIMULATION_MAX_DAYS:
+                self.add_error(
+                    "period_end",
+                    f"Choose at most {SIMULATION_MAX_DAYS} days here; "
+                    "`manage.py simulate_policy` replays any period.",
+                )
+        return data
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=assignable_users(),
+        required=False,
+        empty_label="— nobody —",
+        error_messages={"invalid_choice": "Choose a member of staff from the list."},
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label="Add a note",
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Write a note first.",
+            "max_length": "Keep the note to %(limit_value)d characters or fewer.",
+        },
+    )

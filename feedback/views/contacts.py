@@ -1,0 +1,127 @@
+"""The contact queue under /staff/contacts/: customers who asked to be contacted."""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from feedback import followups
+from feedback.models import FollowUp
+from feedback.services import followups as services
+from feedback.staff_forms import AssignForm, NoteForm
+from feedback.views.staff import staff_view
+
+CHANGE_PERMISSION = "feedback.change_followup"
+STATUSES = {"open": "Open", "resolved": "Resolved", "all": "All"}
+PER_PAGE = 50
+
+
+@staff_view
+def contacts(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "open")
+    status = status if status in STATUSES else "open"
+    mine = request.GET.get("mine") == "1"
+    queue = followups.contact_queue(status=status, assignee=request.user if mine else None)
+    page = Paginator(queue, PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": STATUSES,
+        "mine": mine,
+    }
+    stats = followups.followup_stats()
+    context.update(stats=stats, median_time=followups.human_duration(stats.median_time_to_resolve))
+    return render(request, "feedback/staff/contacts.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    follow_up = followups.contact_detail(pk)
+    if follow_up is None:
+        raise Http404("No such contact request.")
+    forms = {
+        "assign_form": AssignForm(initial={"assignee": follow_up.assignee_id}),
+        "note_form": NoteForm(),
+    }
+    if request.method == "POST":
+        if not request.user.has_perm(CHANGE_PERMISSION):
+            raise PermissionDenied
+        action = ACTIONS.get(request.POST.get("action", ""))
+        if action is None:
+            messages.error(request, "Unknown action: nothing was changed.")
+            return _back(follow_up)
+        invalid = action(request, follow_up)
+        if invalid is None:
+            return _back(follow_up)
+        forms.update(invalid)
+    context = {"follow_up": follow_up, "can_change": request.user.has_perm(CHANGE_PERMISSION)}
+    return render(request, "feedback/staff/contact_detail.html", {**context, **forms}, status=200)
+
+
+def _back(follow_up: FollowUp) -> HttpResponse:
+    return redirect(reverse("feedback:contact", args=[follow_up.pk]))
+
+
+# Each action returns None when done (then the page redirects), or the invalid form to show.
+Action = Callable[[HttpRequest, FollowUp], dict | None]
+
+
+def _assign(request: HttpRequest, follow_up: FollowUp) -> dict | None:
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return {"assign_form": form}
+    assignee = form.cleaned_data["assignee"]
+    try:
+        changed = services.followup_assign(follow_up=follow_up, assignee=assignee, by=request.user)
+    except services.FollowUpRefused as refused:
+        form.add_error("assignee", str(refused))
+        return {"assign_form": form}
+    if changed:
+        who = assignee.get_username() if assignee else "nobody"
+        messages.success(request, f"Assigned to {who}.")
+    else:
+        messages.info(request, "The assignee was already that: nothing changed.")
+    return None
+
+
+def _note(request: HttpRequest, follow_up: FollowUp) -> dict | None:
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return {"note_form": form}
+    try:
+        services.followup_add_note(
+            follow_up=follow_up, author=request.user, text=form.cleaned_data["text"]
+        )
+    except services.FollowUpRefused as refused:
+        form.add_error("text", str(refused))
+        return {"note_form": form}
+    messages.success(request, "Note added.")
+    return None
+
+
+def _resolve(request: HttpRequest, follow_up: FollowUp) -> None:
+    if services.followup_resolve(follow_up=follow_up, by=request.user):
+        messages.success(request, "Marked resolved.")
+    else:
+        messages.info(request, "It was already resolved.")
+
+
+def _reopen(request: HttpRequest, follow_up: FollowUp) -> None:
+    if services.followup_reopen(follow_up=follow_up, by=request.user):
+        messages.success(request, "Reopened.")
+    else:
+        messages.info(request, "It was already open.")
+
+
+ACTIONS: dict[str, Action] = {
+    "assign": _assign,
+    "note": _note,
+    "resolve": _resolve,
+    "reopen": _reopen,
+}

@@ -1,0 +1,42 @@
+"""Personas and data for the staff pages: alice (Ops), bob (Staff), charlie (no role)."""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from feedback.models import FollowUp, Response
+from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
+
+
+def member(name: str, group: str | None) -> User:
+    user = User.objects.create_user(name, f"{name}@shop.example", "pw")
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def answered(
+    *,
+    rating: int = 2,
+    comment: str = "",
+    contact_requested: bool = True,
+    asked_ago: timedelta = timedelta(hours=5),
+    **customer: object,
+) -> Response:
+    """A customer's answer; with contact_requested, its open follow-up as the page makes it."""
+    order = OrderFactory(
+        customer=CustomerFactory(**customer), delivered_at=timezone.now() - timedelta(days=9)
+    )
+    invitation = InvitationFactory(order=order, state="responded")
+    response = Response.objects.create(
+        invitation=invitation,
+        rating=rating,
+        comment=comment,
+        contact_requested=contact_requested,
+        submitted_at=timezone.now() - asked_ago,
+    )
+    if contact_requested:
+        follow_up = FollowUp.objects.create(response=response)
+        FollowUp.objects.filter(pk=follow_up.pk).update(created_at=timezone.now() - asked_ago)
+    return response
