@@ -65,6 +65,36 @@ def test_it_needs_at_most_four_queries(client: Client) -> None:
     assert len(queries) <= 4, [q["sql"] for q in queries]
 
 
+def test_a_policy_change_reaches_open_pages_within_the_cache_time(
+    client: Client, settings: object
+) -> None:
+    invitation = InvitationFactory()
+    assert 'name="nps"' not in client.get(page(invitation)).content.decode()
+    # Saved by another process: no signal reaches this one, the page re-reads in time.
+    InvitationPolicy.objects.filter(pk=1).update(nps_enabled=True)
+    settings.FEEDBACK_POLICY_CACHE_SECONDS = 0
+    assert client.get(page(invitation)).content.decode().count('name="nps"') == 11
+
+
+def test_a_blank_form_is_in_the_customers_language_every_time(client: Client) -> None:
+    english, spanish = InvitationFactory(), spanish_invitation()
+    for _ in range(2):  # the second round comes from the per-language memory
+        assert "How would you rate this order?" in client.get(page(english)).content.decode()
+        assert "¿Qué valoración le das a este pedido?" in client.get(page(spanish)).content.decode()
+
+
+def test_an_edit_needs_two_queries_after_the_csrf_check(client: Client) -> None:
+    invitation = InvitationFactory()
+    client.post(page(invitation), {"action": "send", "rating": "3"})
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(page(invitation), {"action": "send", "rating": "4"})
+    assert response.status_code == 302
+    assert Response.objects.get().rating == 4
+    # The lookup, then BEGIN/UPDATE/COMMIT of the answer: no lock, no re-read.
+    writes = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(writes) <= 2, writes
+
+
 def test_it_stores_the_answer_and_says_thanks(client: Client) -> None:
     invitation = InvitationFactory()
     response = client.post(
@@ -231,6 +261,16 @@ def test_a_token_guessing_loop_gets_404s_then_429s_and_never_a_500(client: Clien
     assert set(statuses[first_429:]) == {429}
     assert len(bodies) == 1  # "almost right" looks exactly like random
     assert client.get(page(invitation)).status_code == 429  # this address is cut off
+
+
+def test_one_link_opened_too_often_gets_429_while_others_still_open(
+    client: Client, settings: object
+) -> None:
+    settings.FEEDBACK_RATE_PER_TOKEN = 5
+    hammered, other = InvitationFactory(), InvitationFactory()
+    statuses = [client.get(page(hammered)).status_code for _ in range(8)]
+    assert statuses == [200] * 5 + [429] * 3
+    assert client.get(page(other)).status_code == 200
 
 
 def test_a_comment_with_markup_shows_as_text(client: Client) -> None:
