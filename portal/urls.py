@@ -4,6 +4,9 @@ from django.urls import include, path
 from feedback.api import api
 from feedback.views.health import healthz
 
+# The admin's "View site" link leads staff to their dashboard.
+admin.site.site_url = "/staff/"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
