@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from feedback import services
+from feedback.admin_import import OrderImportAdminMixin
 from feedback.models import (
     ApiToken,
     Customer,
@@ -72,7 +73,7 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(OrderImportAdminMixin, admin.ModelAdmin):
     list_display = ["external_id", "customer", "channel", "placed_at", "delivered_at"]
     list_filter = ["channel", ("delivered_at", admin.EmptyFieldListFilter)]
     search_fields = ["external_id", "customer__email", "items__sku"]

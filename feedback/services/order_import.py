@@ -1,0 +1,218 @@
+"""The CSV import of orders, for `manage.py import_orders` and the admin's upload page.
+
+The file is read as a stream of byte chunks, decoded incrementally and parsed row by row:
+memory holds one batch of rows, not the file. Each row is validated on its own
+(feedback.ingest); good rows go to orders_upsert a batch at a time, one transaction per
+batch, so a bad row never blocks the good ones and nothing is half-written. Bad rows are
+reported as `line N: field: reason`, N being the row's first physical line (the header
+is line 1).
+
+An order id may appear once per file: a later row for an order already imported from
+this file is rejected and reported, naming the earlier line. (Letting the later row win
+would make a re-import flip the order back and forth, and no longer change nothing.)
+"""
+
+import codecs
+import csv
+import re
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import DataError, IntegrityError
+
+from feedback.ingest import CSV_HEADER, RowInvalid, record_from_row
+from feedback.services.orders import OrderRecord, UpsertSummary, orders_upsert
+
+DEFAULT_BATCH_SIZE = 1000
+# A longer line is refused rather than held in memory (a binary file may have no newline).
+MAX_LINE_BYTES = 1024 * 1024
+LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class ImportFailed(Exception):
+    """The file as a whole cannot be imported (unreadable, wrong header); the message
+    names the line. Batches imported before the problem stay imported."""
+
+
+@dataclass
+class ImportReport:
+    summary: UpsertSummary = field(default_factory=UpsertSummary)
+    rejected: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.summary}, rejected {self.rejected}"
+
+
+def orders_import_csv(
+    *,
+    chunks: Iterable[bytes],
+    on_error: Callable[[str], None],
+    on_batch: Callable[[], None] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ImportReport:
+    """Import a CSV file given as byte chunks (UTF-8, BOM or not, any line ends).
+
+    Calls on_error with each `line N: field: reason`, and on_batch after each batch (for a
+    progress bar). Raises ImportFailed when the file cannot be read as an order CSV.
+    """
+    report = ImportReport()
+    reader = csv.reader(_lines(chunks))
+    batch: list[tuple[int, OrderRecord]] = []
+    seen = FirstLines()
+    line = 1
+    for line, row in _rows(reader, _columns(reader)):
+        if isinstance(row, RowInvalid):
+            _reject(report, on_error, line, row.errors)
+            continue
+        first = seen.setdefault(row.order_id, line)
+        if first != line:
+            reason = f"{row.order_id!r} already appears on line {first}; one row per order"
+            _reject(report, on_error, line, [("order_id", reason)])
+            continue
+        batch.append((line, row))
+        if len(batch) >= batch_size:
+            _flush(batch, report, on_error)
+            batch = []
+            if on_batch:
+                on_batch()
+    _flush(batch, report, on_error)
+    if on_batch:
+        on_batch()
+    return report
+
+
+def _columns(reader: Iterator[list[str]]) -> list[str]:
+    try:
+        header = next(reader, None)
+    except (UnicodeDecodeError, csv.Error, ImportFailed) as error:
+        raise ImportFailed(f"line 1: {_unreadable(error)}") from None
+    columns = [name.strip().lower() for name in header or []]
+    missing = [name for name in CSV_HEADER if name not in columns]
+    if missing or len(set(columns)) != len(columns):
+        raise ImportFailed(
+            f"line 1: header: expected the columns {','.join(CSV_HEADER)}"
+            + (f"; missing {', '.join(missing)}" if missing else "; a column is repeated")
+        )
+    return columns
+
+
+def _rows(
+    reader: Iterator[list[str]], columns: list[str]
+) -> Iterator[tuple[int, OrderRecord | RowInvalid]]:
+    """(first line, record or its errors) per non-empty row."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader, None)
+        except (UnicodeDecodeError, csv.Error, ImportFailed) as error:
+            raise ImportFailed(f"line {start}: {_unreadable(error)}") from None
+        if cells is None:
+            return
+        if not any(cell.strip() for cell in cells):
+            continue  # an empty line
+        if len(cells) != len(columns):
+            reason = f"has {len(cells)} fields, the header has {len(columns)}"
+            yield start, RowInvalid([("row", reason)])
+            continue
+        try:
+            yield start, record_from_row(dict(zip(columns, cells, strict=True)))
+        except RowInvalid as invalid:
+            yield start, invalid
+
+
+def _unreadable(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "the file is not UTF-8 text; save it as CSV UTF-8"
+    if isinstance(error, ImportFailed):
+        return str(error)
+    return f"not readable as CSV ({error})"
+
+
+def _reject(report: ImportReport, on_error: Callable[[str], None], line: int, errors: list) -> None:
+    report.rejected += 1
+    for name, reason in errors:
+        on_error(f"line {line}: {name}: {reason}")
+
+
+def _flush(
+    batch: list[tuple[int, OrderRecord]], report: ImportReport, on_error: Callable[[str], None]
+) -> None:
+    """One transaction for the batch; should the database refuse a row's data, each row
+    alone, so that the row it refuses does not keep the others out. (Any other database
+    error, such as a lost connection, ends the import.)"""
+    if not batch:
+        return
+    try:
+        report.summary.merge(orders_upsert([record for _line, record in batch]))
+        return
+    except (DataError, IntegrityError):
+        pass
+    for line, record in batch:
+        try:
+            report.summary.merge(orders_upsert([record]))
+        except (DataError, IntegrityError) as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else "error"
+            _reject(report, on_error, line, [("row", f"the database refused it ({first})")])
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Decode UTF-8 (a BOM is dropped) incrementally and cut it into lines, each with its
+    line end, as csv expects of a file opened with newline=""."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    pending = ""
+    for chunk in chunks:
+        pending += decoder.decode(chunk)
+        start = 0
+        for match in LINE_END.finditer(pending):
+            if match.group() == "\r" and match.end() == len(pending):
+                break  # perhaps the first half of a \r\n split between chunks
+            yield pending[start : match.end()]
+            start = match.end()
+        pending = pending[start:]
+        if len(pending) > MAX_LINE_BYTES:
+            raise ImportFailed(f"a line is longer than {MAX_LINE_BYTES // 1024} KB")
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
+
+
+class FirstLines:
+    """order id -> the line it first appeared on, in two flat arrays (16 bytes a slot,
+    at most half full): a million ids take 32 MB where a dict of strings takes ~150 MB.
+
+    Keys are the ids' 64-bit hashes; two different ids colliding is about as likely as
+    one in 10^7 for a million ids, and would only report a false duplicate.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._keys = array("q", bytes(8 * capacity))
+        self._lines = array("q", bytes(8 * capacity))
+        self._used = 0
+
+    def setdefault(self, key: str, line: int) -> int:
+        hashed = hash(key) or 1  # 0 marks an empty slot
+        slot = self._slot(hashed)
+        if self._keys[slot]:
+            return self._lines[slot]
+        self._keys[slot], self._lines[slot] = hashed, line
+        self._used += 1
+        if 2 * self._used > len(self._keys):
+            self._grow()
+        return line
+
+    def _slot(self, hashed: int) -> int:
+        mask = len(self._keys) - 1
+        slot = hashed & mask
+        while self._keys[slot] and self._keys[slot] != hashed:
+            slot = (slot + 1) & mask
+        return slot
+
+    def _grow(self) -> None:
+        keys, lines = self._keys, self._lines
+        self._keys = array("q", bytes(16 * len(keys)))
+        self._lines = array("q", bytes(16 * len(keys)))
+        for hashed, line in zip(keys, lines, strict=True):
+            if hashed:
+                slot = self._slot(hashed)
+                self._keys[slot], self._lines[slot] = hashed, line

@@ -1,0 +1,218 @@
+"""`manage.py import_orders` and the admin's upload page: good rows in, bad rows reported by
+line, nothing half-written, and a second import changes nothing."""
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from feedback.models import Customer, Invitation, Order, OrderItem
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("all_day_window")]
+
+HEADER = (
+    "order_id,customer_email,customer_name,placed_at,delivered_at,items,locale,timezone,consent"
+)
+ROWS = [
+    HEADER,
+    # 2: good, a quoted comma in the name, delivered: gets its invitation
+    'A-1,Ana@Example.com,"García, Ana",2025-03-01T10:00:00+01:00,2025-03-03T12:00:00Z,'
+    "SKU-1|Burr grinder|1;SKU-2|Filters|3,es,Europe/Madrid,yes",
+    "",  # 3: an empty line
+    # 4: a month 13
+    "A-2,bo@example.com,Bo,2025-13-01T10:00:00+01:00,,SKU-1|Burr grinder|1,en,UTC,",
+    # 5: a bad email
+    "A-3,cy@@example.com,Cy,2025-03-01T10:00:00+01:00,,SKU-1|Burr grinder|1,en,UTC,",
+    # 6: an unknown time zone
+    "A-4,di@example.com,Di,2025-03-01T10:00:00+01:00,,SKU-1|Burr grinder|1,en,Europe/Atlantis,",
+    # 7: a column short
+    "A-5,ed@example.com,Ed,2025-03-01T10:00:00+01:00,,SKU-1|Burr grinder|1,en,",
+    # 8-9: good, a line break inside a quoted name
+    'A-6,fay@example.com,"Fay\r\nLee",2025-03-02T09:00:00-05:00,,SKU-3|Kettle|1,en,America/New_York,no',
+    # 10: good, not delivered yet
+    "A-7,gus@example.com,Gus,2025-03-04T09:00:00Z,,SKU-1|Burr grinder|2,,,",
+    # 11: a new customer's row with a bad item list: the customer must not appear either
+    "A-8,ghost@example.com,Ghost,2025-03-04T09:00:00Z,,SKU-1|Burr grinder,en,UTC,",
+    # 12: the same order as line 2 again
+    'A-1,ana@example.com,"García, Ana",2025-03-01T10:00:00+01:00,,SKU-1|Burr grinder|1,es,,',
+    "",
+]
+MIXED = ("\ufeff" + "\r\n".join(ROWS)).encode()
+REPORT = [
+    "line 4: placed_at: '2025-13-01T10:00:00+01:00' is not an ISO 8601 date and time, "
+    "e.g. 2025-03-01T14:30:00+01:00",
+    "line 5: customer_email: 'cy@@example.com' is not a valid email address",
+    "line 6: timezone: 'Europe/Atlantis' is not an IANA time zone name, e.g. Europe/Madrid",
+    "line 7: row: has 8 fields, the header has 9",
+    "line 11: items: item 1 'SKU-1|Burr grinder' is not sku|name|qty",
+    "line 12: order_id: 'A-1' already appears on line 2; one row per order",
+]
+
+
+def import_file(path: Path, *args: str) -> tuple[str, list[str]]:
+    out, err = StringIO(), StringIO()
+    call_command("import_orders", str(path), "--batch-size", "2", *args, stdout=out, stderr=err)
+    return out.getvalue().strip(), err.getvalue().splitlines()
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(MIXED)
+    return path
+
+
+def test_it_imports_the_good_rows_and_reports_each_bad_one_by_line(mixed: Path) -> None:
+    summary, report = import_file(mixed)
+    assert summary == "import_orders: created 3, updated 0, unchanged 0, rejected 6"
+    assert report == REPORT
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["A-1", "A-6", "A-7"]
+    ana = Customer.objects.get(email="ana@example.com")
+    assert (ana.name, ana.locale, ana.consent) == ("García, Ana", "es", "given")
+    assert Customer.objects.get(email="fay@example.com").name == "Fay Lee"
+    gus = Customer.objects.get(email="gus@example.com")
+    assert (gus.locale, gus.time_zone, gus.consent) == ("en", "UTC", "unknown")
+    # Nothing of a rejected row is written, not even its new customer.
+    assert sorted(Customer.objects.values_list("email", flat=True)) == [
+        "ana@example.com",
+        "fay@example.com",
+        "gus@example.com",
+    ]
+    assert OrderItem.objects.filter(order__external_id="A-1").count() == 2
+    invitation = Invitation.objects.get()
+    assert invitation.order.external_id == "A-1"
+
+
+def test_a_second_import_changes_nothing(mixed: Path) -> None:
+    import_file(mixed)
+    state = list(Order.objects.order_by("pk").values_list("pk", "updated_at", "customer_id"))
+    customers = list(Customer.objects.order_by("pk").values_list("pk", "updated_at"))
+    items = list(OrderItem.objects.order_by("pk").values_list("pk", flat=True))
+    summary, report = import_file(mixed)
+    assert summary == "import_orders: created 0, updated 0, unchanged 3, rejected 6"
+    assert report == REPORT
+    assert (
+        list(Order.objects.order_by("pk").values_list("pk", "updated_at", "customer_id")) == state
+    )
+    assert list(Customer.objects.order_by("pk").values_list("pk", "updated_at")) == customers
+    assert list(OrderItem.objects.order_by("pk").values_list("pk", flat=True)) == items
+    assert Invitation.objects.count() == 1
+
+
+def test_a_corrected_file_updates_what_changed(mixed: Path, tmp_path: Path) -> None:
+    import_file(mixed)
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(
+        "\n".join(
+            [
+                HEADER,
+                "A-2,bo@example.com,Bo,2025-03-01T10:00:00+01:00,,SKU-1|Burr grinder|1,en,UTC,",
+                "A-7,gus@example.com,Gus,2025-03-04T09:00:00Z,2025-03-06T09:00:00Z,"
+                "SKU-1|Burr grinder|2,,,",
+            ]
+        )
+    )
+    summary, report = import_file(fixed)
+    assert summary == "import_orders: created 1, updated 1, unchanged 0, rejected 0"
+    assert report == []
+    assert Invitation.objects.filter(order__external_id="A-7").count() == 1
+
+
+def test_it_writes_the_report_to_the_errors_file(mixed: Path, tmp_path: Path) -> None:
+    errors = tmp_path / "errors.txt"
+    import_file(mixed, "--errors", str(errors))
+    assert errors.read_text(encoding="utf-8").splitlines() == REPORT
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "line 1: the file is not UTF-8 text"),
+        (
+            b"order_id,email,name\r\nA-1,a@example.com,A\r\n",
+            "line 1: header: expected the columns order_id,customer_email,",
+        ),
+        (b"", "line 1: header: expected the columns"),
+    ],
+)
+def test_it_refuses_a_file_that_is_not_an_order_csv(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match=message):
+        import_file(path)
+    assert not Order.objects.exists()
+
+
+def test_it_names_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match=r"cannot read .*missing\.csv: No such file"):
+        import_file(tmp_path / "missing.csv")
+
+
+# The admin upload page -------------------------------------------------------------------
+
+IMPORT_URL = "/admin/feedback/order/import/"
+
+
+@pytest.fixture
+def alice(client: Client) -> Client:
+    client.force_login(User.objects.create_superuser("alice", "alice@example.com", "pw"))
+    return client
+
+
+def upload(client: Client, content: bytes, name: str = "orders.csv") -> str:
+    response = client.post(IMPORT_URL, {"file": SimpleUploadedFile(name, content, "text/csv")})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_staff_import_a_file_and_see_each_bad_line(alice: Client) -> None:
+    changelist = alice.get("/admin/feedback/order/").content.decode()
+    assert f'href="{IMPORT_URL}"' in changelist
+    html = upload(alice, MIXED)
+    assert "created 3, updated 0, unchanged 0, rejected 6" in html
+    assert "line 7: row: has 8 fields, the header has 9" in html
+    assert "line 5: customer_email: &#x27;cy@@example.com&#x27; is not a valid email" in html
+    assert Order.objects.count() == 3
+    assert "created 0, updated 0, unchanged 3, rejected 6" in upload(alice, MIXED)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(256)) * 4, "the file is not UTF-8 text"),
+        (b"id;mail\nA-1;a@example.com\n", "header: expected the columns"),
+    ],
+)
+def test_a_garbage_upload_gets_a_clear_message(alice: Client, content: bytes, message: str) -> None:
+    html = upload(alice, content, name="garbage.csv")
+    assert message in html
+    assert 'class="errornote"' in html
+    assert not Order.objects.exists()
+
+
+def test_the_upload_needs_a_file(alice: Client) -> None:
+    response = alice.post(IMPORT_URL, {})
+    assert "This field is required." in response.content.decode()
+
+
+def test_viewers_may_not_import(client: Client) -> None:
+    bob = User.objects.create_user("bob", "bob@example.com", "pw", is_staff=True)
+    bob.groups.add(Group.objects.get(name="Staff"))
+    client.force_login(bob)
+    assert client.get(IMPORT_URL).status_code == 403
+    assert client.post(IMPORT_URL, {"file": SimpleUploadedFile("o.csv", MIXED)}).status_code == 403
+    assert not Order.objects.exists()
+
+
+def test_the_upload_is_csrf_protected() -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(User.objects.create_superuser("alice", "alice@example.com", "pw"))
+    response = client.post(IMPORT_URL, {"file": SimpleUploadedFile("o.csv", MIXED)})
+    assert response.status_code == 403
+    assert not Order.objects.exists()
