@@ -46,7 +46,8 @@ class SimulationResult:
     def peak_day(self) -> tuple[date, int] | None:
         if not self.sends_per_day:
             return None
-        return max(self.sends_per_day.items(), key=lambda item: (item[1], item[0]))
+        # The busiest day; of equally busy days, the first.
+        return max(self.sends_per_day.items(), key=lambda item: (item[1], -item[0].toordinal()))
 
     @property
     def suppressed_total(self) -> int:
