@@ -3,13 +3,15 @@
 Erasure keeps what the dashboard counts and removes what identifies a person:
 
 - the customer row stays, anonymised (no email, no name, default locale and time zone),
-  with invitations stopped, so its orders and answers keep their place in the figures;
+  so its orders and answers keep their place in the figures; with no email it is never
+  invited again, and its pending invitations are suppressed now ("no email");
 - order ids become `erased-<row id>`: a shop's order number finds the person in the
   shop's own system, so it is personal data here; items, channel and dates stay;
-- responses keep only rating, NPS and their dates; the comment and the contact/quote
-  flags go, and so do follow-ups (their notes are free text about the person);
+- responses keep rating, NPS, their dates and flags, but not the comment; follow-ups keep
+  their status and times (the contact figures) but not their notes, and their log keeps
+  who did what when, its text replaced;
 - invitation links stop working (token hash and nonce removed), email logs lose the
-  address and any server error text; pending invitations are suppressed;
+  address and any server error text;
 - the admin's own history (LogEntry) loses the customer's and orders' names.
 
 Both actions are recorded in PrivacyAudit: who, when, which customer id, and nothing else.
@@ -29,15 +31,17 @@ from feedback.models import (
     Customer,
     EmailLog,
     FollowUp,
+    FollowUpNote,
     Invitation,
     Order,
     OrderItem,
     PrivacyAudit,
     Response,
 )
-from feedback.services.controls import customer_stop_invitations
 
+State = Invitation.State
 ERASED_ORDER_PREFIX = "erased-"
+ERASED_TEXT = "(erased)"
 
 # What an export holds per model; token secrets and internal leases are left out.
 EXPORT_FIELDS = {
@@ -80,7 +84,8 @@ EXPORT_FIELDS = {
         "submitted_at",
         "edited_at",
     ],
-    "follow_ups": ["response_id", "status", "notes", "created_at", "resolved_at"],
+    "follow_ups": ["id", "response_id", "status", "notes", "created_at", "resolved_at"],
+    "follow_up_notes": ["follow_up_id", "text", "created_at"],
     "email_logs": ["invitation_id", "kind", "message_id", "to_email", "created_at", "outcome"],
 }
 
@@ -94,12 +99,14 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
     """Everything stored about one customer, as plain data ready for JSON."""
     invitations = _invitations_of(customer)
     responses = Response.objects.filter(invitation__in=invitations)
+    follow_ups = FollowUp.objects.filter(response__in=responses)
     querysets: dict[str, models.QuerySet[Any]] = {
         "orders": Order.objects.filter(customer=customer),
         "order_items": OrderItem.objects.filter(order__customer=customer),
         "invitations": invitations,
         "responses": responses,
-        "follow_ups": FollowUp.objects.filter(response__in=responses),
+        "follow_ups": follow_ups,
+        "follow_up_notes": FollowUpNote.objects.filter(follow_up__in=follow_ups),
         "email_logs": EmailLog.objects.filter(invitation__in=invitations),
     }
     data: dict[str, Any] = {
@@ -118,13 +125,21 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
 def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None) -> None:
     """Remove or anonymise the customer's personal data; ratings stay, anonymous."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    customer_stop_invitations(customer=customer)
+    now = timezone.now()
     invitations = _invitations_of(customer)
-    responses = Response.objects.filter(invitation__in=invitations)
-    FollowUp.objects.filter(response__in=responses).delete()
-    responses.update(comment="", contact_requested=False, quote_allowed=False)
-    EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
+    invitations.filter(state__in=[State.SCHEDULED, State.SNOOZED]).update(
+        state=State.SUPPRESSED,
+        suppression_reason=Invitation.Reason.NO_EMAIL,
+        claimed_until=None,
+        updated_at=now,
+    )
     invitations.update(token_nonce="", token_hash=None, last_error="")
+    responses = Response.objects.filter(invitation__in=invitations)
+    responses.update(comment="")
+    follow_ups = FollowUp.objects.filter(response__in=responses)
+    follow_ups.update(notes="")
+    FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)
+    EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
     order_ids = list(Order.objects.filter(customer=customer).values_list("pk", flat=True))
     Order.objects.filter(pk__in=order_ids).update(
         external_id=Concat(Value(ERASED_ORDER_PREFIX), Cast("pk", models.CharField()))
@@ -135,7 +150,7 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
         locale="en",
         time_zone="UTC",
         consent=Customer.Consent.UNKNOWN,
-        updated_at=timezone.now(),
+        updated_at=now,
     )
     _scrub_admin_history(Customer, [customer.pk])
     _scrub_admin_history(Order, order_ids)
@@ -149,4 +164,4 @@ def _scrub_admin_history(model: type[models.Model], pks: list[int]) -> None:
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(model),
         object_id__in=[str(pk) for pk in pks],
-    ).update(object_repr="(erased)")
+    ).update(object_repr=ERASED_TEXT)

@@ -1,0 +1,192 @@
+"""Customer data rights in the admin: export everything as JSON, erase what identifies them."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from feedback import services, tokens
+from feedback.dashboard import Filters, dashboard_figures
+from feedback.models import Customer, EmailLog, FollowUp, Invitation, PrivacyAudit, Response
+from feedback.services.followups import followup_add_note
+from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/feedback/customer/"
+# Values that identify Ana; after erasure none may be left in any column of any table.
+EMAIL = "ana.privacy@example.com"
+NAME = "Ana Privacy-Lopez"
+ORDER_ID = "SHOP-ANA-7731"
+COMMENT = "Parcel left at the neighbour's, Ana"
+NOTES = "Called Ana back on Tuesday"
+
+
+@pytest.fixture
+def alice() -> User:
+    return User.objects.create_superuser("alice", "alice@example.com", "pw")
+
+
+@pytest.fixture
+def staff_client(client: Client, alice: User) -> Client:
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def ana(alice: User) -> Customer:
+    """A customer with two answered orders, a follow-up, email logs and admin history."""
+    customer = CustomerFactory(email=EMAIL, name=NAME)
+    first = InvitationFactory(order=OrderFactory(customer=customer, external_id=ORDER_ID))
+    second = InvitationFactory(order=OrderFactory(customer=customer))
+    services.response_submit(
+        invitation=first, rating=2, nps=3, comment=COMMENT, contact_requested=True
+    )
+    follow_up = FollowUp.objects.get(response__invitation=first)
+    FollowUp.objects.filter(pk=follow_up.pk).update(notes=NOTES)
+    followup_add_note(follow_up=follow_up, author=alice, text=NOTES)
+    services.response_submit(invitation=second, rating=5, nps=10, quote_allowed=True)
+    EmailLog.objects.create(
+        invitation=first,
+        kind="invitation",
+        to_email=EMAIL,
+        outcome="failed",
+        error=f"550 mailbox {EMAIL} full",
+    )
+    LogEntry.objects.create(
+        user=alice,
+        content_type=ContentType.objects.get_for_model(Customer),
+        object_id=str(customer.pk),
+        object_repr=str(customer),
+        action_flag=CHANGE,
+        change_message=json.dumps([{"changed": {"fields": ["Name"]}}]),
+    )
+    return customer
+
+
+def run_action(client: Client, action: str, customer: Customer, **extra: str) -> object:
+    return client.post(
+        CHANGELIST, {"action": action, "_selected_action": [customer.pk], **extra}, follow=False
+    )
+
+
+def figures() -> dict:
+    """The staff dashboard's figures for the last 30 days, but for the list of comments."""
+    end = timezone.now() + timedelta(days=1)
+    shown = vars(dashboard_figures(Filters(start=end - timedelta(days=30), end=end)))
+    return {name: value for name, value in shown.items() if name != "comments"}
+
+
+def test_it_exports_everything_about_a_customer(staff_client: Client, ana: Customer) -> None:
+    response = run_action(staff_client, "export_personal_data", ana)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="customer-{ana.pk}.json"'
+    data = json.loads(response.content)
+    assert data["customer"]["email"] == EMAIL
+    assert data["customer"]["name"] == NAME
+    assert ORDER_ID in [order["external_id"] for order in data["orders"]]
+    assert len(data["order_items"]) == 4
+    assert len(data["invitations"]) == 2
+    assert sorted(r["rating"] for r in data["responses"]) == [2, 5]
+    assert COMMENT in [r["comment"] for r in data["responses"]]
+    assert [f["notes"] for f in data["follow_ups"]] == [NOTES]
+    assert [n["text"] for n in data["follow_up_notes"]] == [NOTES]
+    assert [log["to_email"] for log in data["email_logs"]] == [EMAIL]
+    # The link's secrets are not the customer's data, and would let anyone answer as them.
+    assert "token" not in response.content.decode()
+    audit = PrivacyAudit.objects.get()
+    assert (audit.action, audit.customer_id, audit.performed_by.username) == (
+        "export",
+        ana.pk,
+        "alice",
+    )
+
+
+def test_export_takes_one_customer_at_a_time(staff_client: Client, ana: Customer) -> None:
+    other = CustomerFactory()
+    response = staff_client.post(
+        CHANGELIST,
+        {"action": "export_personal_data", "_selected_action": [ana.pk, other.pk]},
+        follow=True,
+    )
+    assert "Select one customer to export." in response.content.decode()
+    assert not PrivacyAudit.objects.exists()
+
+
+def test_erasure_asks_for_confirmation_first(staff_client: Client, ana: Customer) -> None:
+    response = run_action(staff_client, "erase_personal_data", ana)
+    assert response.status_code == 200
+    assert "Erasing cannot be undone" in response.content.decode()
+    ana.refresh_from_db()
+    assert ana.email == EMAIL
+    assert not PrivacyAudit.objects.exists()
+
+
+def test_a_viewer_cannot_erase(client: Client, ana: Customer) -> None:
+    viewer = User.objects.create_user("bob", is_staff=True)
+    viewer.groups.add(Group.objects.get(name="Staff"))
+    client.force_login(viewer)
+    response = run_action(client, "erase_personal_data", ana, confirmed="yes")
+    ana.refresh_from_db()
+    assert ana.email == EMAIL
+    assert response.status_code in (200, 302)
+    assert not PrivacyAudit.objects.exists()
+
+
+def text_columns() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() "
+            "AND data_type IN ('character varying', 'text', 'character', 'json', 'jsonb')"
+        )
+        return cursor.fetchall()
+
+
+def places_holding(value: str) -> list[str]:
+    found = []
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for table, column in text_columns():
+            cursor.execute(
+                f"SELECT count(*) FROM {quote(table)} "  # noqa: S608 (names from the catalogue)
+                f"WHERE {quote(column)}::text ILIKE %s",
+                [f"%{value}%"],
+            )
+            if cursor.fetchone()[0]:
+                found.append(f"{table}.{column}")
+    return found
+
+
+@pytest.mark.integration
+def test_erasure_leaves_no_personal_value_and_the_same_figures(
+    staff_client: Client, ana: Customer
+) -> None:
+    keeper = InvitationFactory(order__customer__name="Bea Kept")
+    services.response_submit(invitation=keeper, rating=4, nps=8, comment="Fine")
+    link = f"/f/{tokens.token_for(Invitation.objects.filter(customer=ana)[0].token_nonce)}/"
+    assert Client().get(link).status_code == 200
+    before = figures()
+    assert (before["ratings"], before["nps_answers"], before["followups"].open) == (3, 3, 1)
+    assert places_holding(EMAIL) and places_holding(COMMENT)
+
+    response = run_action(staff_client, "erase_personal_data", ana, confirmed="yes")
+    assert response.status_code == 302
+
+    for value in (EMAIL, NAME, ORDER_ID, COMMENT, NOTES):
+        assert places_holding(value) == [], value
+    assert figures() == before
+    # The other customer keeps everything.
+    assert Response.objects.get(invitation=keeper).comment == "Fine"
+    assert sorted(Response.objects.values_list("rating", flat=True)) == [2, 4, 5]
+    assert places_holding("Bea Kept") == ["feedback_customer.name"]
+    audit = PrivacyAudit.objects.get()
+    assert (audit.action, audit.customer_id) == ("erase", ana.pk)
+    # Old links no longer open anything.
+    assert Client().get(link).status_code == 404
