@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from feedback.models import FollowUp, FollowUpNote
+from tests.factories import InvitationFactory
 from tests.staff import answered, member
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +126,25 @@ def test_a_resolved_request_counts_towards_the_median_shown(client: Client, bob:
     client.post(detail(follow_up), {"action": "resolve"})
     html = client.get("/staff/contacts/").content.decode()
     assert 'id="median-time">3 h 0 min<' in html
+
+
+def test_a_customer_who_unticks_contact_leaves_the_queue(client: Client) -> None:
+    """Only customers who asked are contacted: an edit that unticks the box withdraws the
+    request (its notes go with it); ticking it again opens a new one."""
+    invitation = InvitationFactory(order__customer__name="Changed Mind")
+    customer_page = f"/f/{invitation.token}/"
+    customer = Client()
+    asked = {"action": "send", "rating": "2", "contact_requested": "on"}
+    assert customer.post(customer_page, asked).status_code == 302
+    follow_up = FollowUp.objects.get()
+    FollowUpNote.objects.create(follow_up=follow_up, text="Will call tomorrow.")
+    client.force_login(member("bob", "Staff"))
+    assert "Changed Mind" in client.get("/staff/contacts/").content.decode()
+
+    assert customer.post(customer_page, {"action": "send", "rating": "3"}).status_code == 302
+    assert not FollowUp.objects.exists() and not FollowUpNote.objects.exists()
+    assert "Changed Mind" not in client.get("/staff/contacts/?status=all").content.decode()
+    assert client.get(detail(follow_up)).status_code == 404
+
+    customer.post(customer_page, asked)
+    assert FollowUp.objects.get().status == "open"

@@ -46,3 +46,16 @@ def response_submit(
         )
     if contact_requested:
         FollowUp.objects.get_or_create(response=answers.get())
+    elif _had_asked_for_contact(invitation):
+        # Unticked in an edit: nobody may contact them now, so the request leaves the
+        # queue with its notes; ticking the box again opens a new one.
+        FollowUp.objects.filter(response__invitation_id=invitation.pk).delete()
+
+
+def _had_asked_for_contact(invitation: Invitation) -> bool:
+    """Did the answer before this submit ask for contact? The customer page has already
+    read it (no query); any other caller is answered by the database."""
+    if not Invitation.response.is_cached(invitation):
+        return FollowUp.objects.filter(response__invitation_id=invitation.pk).exists()
+    earlier = getattr(invitation, "response", None)
+    return earlier is not None and earlier.contact_requested
