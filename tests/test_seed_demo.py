@@ -3,6 +3,7 @@ from io import StringIO
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
@@ -36,3 +37,29 @@ def test_it_seeds_months_of_data_once_and_prints_a_working_link(client: Client) 
     page = client.get(urlsplit(link).path)
     assert page.status_code == 200
     assert page.content.decode().count('name="rating"') == 5
+
+
+def test_it_gives_the_dashboard_a_story_to_tell(client: Client) -> None:
+    first = seed()
+    assert "/staff/" in first
+    client.force_login(User.objects.get(username="demo"))
+    html = client.get("/staff/?period=365").content.decode()
+    shown = dict(re.findall(r'data-figure="(\w+)">([^<]*)<', html))
+    for name in ("sent", "send_failed", "suppressed_total", "followups_open"):
+        assert int(shown[name]) > 0, name
+    for name in ("response_rate", "csat", "nps"):
+        assert 0 < int(shown[name].strip("%+")) < 100, name
+    for name in ("declines_per_1000", "snoozes_per_1000", "stops_per_1000"):
+        assert float(shown[name]) > 0, name
+    assert shown["time_to_resolve"] != "—"
+    assert html.count("<blockquote") == 10  # the latest comments
+    # The kettle whose lid leaks stands out in the per-product table.
+    products = re.findall(
+        r"sku=([\w-]+)\">[^<]+</a>.*?</td>\s*<td[^>]*>(\d+).*?</td>\s*"
+        r"<td[^>]*>(\d+)%",
+        html,
+        re.S,
+    )
+    csat = {sku: int(share) for sku, _n, share in products}
+    assert len(csat) >= 10
+    assert csat["KTL-GLS-17"] == min(csat.values()) < 50

@@ -36,8 +36,9 @@ from feedback.policy import SEND, Decision, Facts, PolicyRules, customer_zone, d
 State = Invitation.State
 
 SEED = 2026
-CUSTOMERS = 300
-ORDERS = 450
+# A few thousand orders over 26 weeks: enough for weekly trends and per-product figures.
+CUSTOMERS = 1800
+ORDERS = 3000
 # The last customers are kept for the live orders: with no history, no cooldown stops them.
 LIVE_ORDERS = 5
 HISTORY_DAYS = 178
@@ -45,6 +46,7 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-feedback"  # noqa: S105 - a published demo login, refused outside DEBUG
 STORE = "store-madrid"
 RULES = PolicyRules()
+RULES_SNOOZE_DAYS = (7, 14, 30)
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ class Story:
     items: list[OrderItem]
     invitation: Invitation | None = None
     email: EmailLog | None = None
+    later_email: EmailLog | None = None
     response: Response | None = None
     follow_up: FollowUp | None = None
 
@@ -217,6 +220,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo data: {'created ' + made if made else 'already there'}.")
         base = settings.PORTAL_BASE_URL
         self.stdout.write(f"Staff login:  {DEMO_USERNAME} / {DEMO_PASSWORD}")
+        self.stdout.write(f"Dashboard:    {base}{reverse('feedback:dashboard')}")
         self.stdout.write(f"Admin:        {base}/admin/")
         self.stdout.write(f"Outbox:       {base}{reverse('feedback:outbox')}")
         self.stdout.write(f"Health:       {base}{reverse('healthz')}")
@@ -293,12 +297,19 @@ def _order_days(rng: random.Random, pool: int) -> list[tuple[int, float]]:
 
     A negative day is a delivery still to come: the order is placed but not yet delivered.
     """
-    firsts = [(index, rng.uniform(-3, HISTORY_DAYS)) for index in range(pool)]
+    firsts = [(index, _first_day(rng)) for index in range(pool)]
     # Without replacement: a third order would mostly land inside a cooldown.
     repeats = [
         (index, _repeat_day(rng, first)) for index, first in rng.sample(firsts, ORDERS - pool)
     ]
     return firsts + repeats
+
+
+def _first_day(rng: random.Random) -> float:
+    """The shop is growing: orders come about three times as often now as half a year ago."""
+    if rng.random() < 0.5:
+        return rng.uniform(-3, HISTORY_DAYS)
+    return -3 + (HISTORY_DAYS + 3) * (1 - rng.random() ** 0.5)
 
 
 def _repeat_day(rng: random.Random, first: float) -> float:
@@ -411,8 +422,7 @@ def _replay(rng: random.Random, stories: list[Story], now: datetime) -> None:
         facts = _facts(order, last_sent.get(order.customer.email))
         decision = decide(_rules_at(order.delivered_at, now), facts, order.delivered_at)
         story.invitation = _invitation(order, decision)
-        if decision.send and decision.due_at <= now:
-            _send(rng, story, now)
+        if decision.send and decision.due_at <= now and _send(rng, story, now):
             last_sent[order.customer.email] = story.invitation.sent_at
 
 
@@ -452,11 +462,18 @@ def _invitation(order: Order, decision: Decision) -> Invitation:
     )
 
 
-def _send(rng: random.Random, story: Story, now: datetime) -> None:
+# A few sends go wrong, as they do: the mail server refuses one, or a worker dies mid-send.
+SEND_PROBLEMS = {
+    EmailLog.Outcome.FAILED: (0.004, State.SEND_FAILED, "550 5.1.1 mailbox unavailable"),
+    EmailLog.Outcome.UNKNOWN: (0.002, State.SEND_UNKNOWN, "connection lost after DATA"),
+}
+
+
+def _send(rng: random.Random, story: Story, now: datetime) -> bool:
+    """Send (in the past) and play out what the customer did; False if it was not sent."""
     invitation = story.invitation
-    invitation.sent_at = min(invitation.due_at + timedelta(minutes=rng.randint(1, 15)), now)
-    invitation.sending_started_at = invitation.sent_at
-    invitation.state, invitation.send_attempts = State.SENT, 1
+    started = min(invitation.due_at + timedelta(minutes=rng.randint(1, 15)), now)
+    invitation.sending_started_at, invitation.send_attempts = started, 1
     story.email = EmailLog(
         invitation=invitation,
         kind=EmailLog.Kind.INVITATION,
@@ -464,10 +481,19 @@ def _send(rng: random.Random, story: Story, now: datetime) -> None:
         to_email=story.order.customer.email,
         outcome=EmailLog.Outcome.SENT,
     )
+    roll = rng.random()
+    for outcome, (chance, state, error) in SEND_PROBLEMS.items():
+        if roll < chance:
+            invitation.state, invitation.last_error = state, error
+            story.email.outcome, story.email.error = outcome, error
+            return False
+        roll -= chance
+    invitation.state, invitation.sent_at = State.SENT, started
     _answer(rng, story, now)
     # The sweep expires what is still unanswered past its validity; the seed agrees with it.
     if invitation.state == State.SENT and invitation.expires_at <= now:
         invitation.state = State.EXPIRED
+    return True
 
 
 def _answer(rng: random.Random, story: Story, now: datetime) -> None:
@@ -477,8 +503,35 @@ def _answer(rng: random.Random, story: Story, now: datetime) -> None:
         return
     if roll < 0.40:
         _respond(rng, story, after, now)
-    elif roll < 0.48:
+    elif roll < 0.47:
         story.invitation.state, story.invitation.declined_at = State.DECLINED, after
+    elif roll < 0.52:
+        _snooze(rng, story, after, now)
+    elif roll < 0.535:
+        # "Stop all invitations": the replay's later decisions see it (opted_out).
+        customer = story.order.customer
+        customer.invitations_stopped_at = customer.invitations_stopped_at or after
+
+
+def _snooze(rng: random.Random, story: Story, asked_at: datetime, now: datetime) -> None:
+    """Ask me later, once: the one "later" email goes out on the chosen day."""
+    invitation = story.invitation
+    wake = asked_at + timedelta(days=rng.choice(RULES_SNOOZE_DAYS))
+    invitation.snooze_count, invitation.snoozed_until = 1, wake
+    if wake > now:
+        invitation.state, invitation.due_at = State.SNOOZED, wake
+        return
+    invitation.state = State.SENT
+    story.later_email = EmailLog(
+        invitation=invitation,
+        kind=EmailLog.Kind.LATER,
+        message_id=f"<demo-later-{int(story.order.external_id[5:])}@localhost>",
+        to_email=story.order.customer.email,
+        outcome=EmailLog.Outcome.SENT,
+    )
+    answered = wake + timedelta(hours=rng.uniform(1, 48))
+    if rng.random() < 0.5 and answered <= now:
+        _respond(rng, story, answered, now)
 
 
 def _respond(rng: random.Random, story: Story, submitted_at: datetime, now: datetime) -> None:
@@ -556,7 +609,7 @@ def _save(customers: list[Customer], stories: list[Story], user: AbstractUser) -
         "orders": Order.objects.bulk_create([s.order for s in stories]),
         "order items": OrderItem.objects.bulk_create([i for s in stories for i in s.items]),
         "invitations": _bulk(Invitation, [s.invitation for s in stories]),
-        "emails": _bulk(EmailLog, [s.email for s in stories]),
+        "emails": _bulk(EmailLog, [e for s in stories for e in (s.email, s.later_email)]),
         "responses": _bulk(Response, [s.response for s in stories]),
         "follow-ups": _bulk(FollowUp, [s.follow_up for s in stories]),
     }
@@ -602,8 +655,13 @@ def _backdate(order_ids: list[int]) -> None:
     Order.objects.filter(pk__in=order_ids).update(created_at=F("placed_at"))
     delivered = Order.objects.filter(pk=OuterRef("order_id")).values("delivered_at")
     Invitation.objects.filter(order__in=order_ids).update(created_at=Subquery(delivered))
-    sent = Invitation.objects.filter(pk=OuterRef("invitation_id")).values("sent_at")
-    EmailLog.objects.filter(invitation__order__in=order_ids).update(created_at=Subquery(sent))
+    # An email that failed or whose outcome is unknown has no sent_at: its attempt's time.
+    handed_over = Invitation.objects.filter(pk=OuterRef("invitation_id")).values(
+        at=Coalesce("sent_at", "sending_started_at")
+    )
+    EmailLog.objects.filter(invitation__order__in=order_ids).update(
+        created_at=Subquery(handed_over)
+    )
     submitted = Response.objects.filter(pk=OuterRef("response_id")).values("submitted_at")
     FollowUp.objects.filter(response__invitation__order__in=order_ids).update(
         created_at=Subquery(submitted)
