@@ -1,0 +1,141 @@
+"""Who may open what under /staff/: anonymous visitors go to the login page, a customer's
+link opens nothing there, Staff read everything but may not change the policy, Ops may."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from feedback.models import FollowUp, InvitationPolicy, PolicyVersion
+from tests.staff import answered, member
+from tests.test_simulator import form as simulator_form
+
+pytestmark = pytest.mark.django_db
+
+# Every staff page a GET opens; {pk} is a contact request.
+PAGES = [
+    ("feedback:dashboard", {}),
+    ("feedback:export", {}),
+    ("feedback:contacts", {}),
+    ("feedback:contact", {"pk": None}),
+    ("feedback:policy", {}),
+    ("feedback:simulate", {}),
+    ("feedback:outbox", {}),
+]
+LOGIN = reverse("admin:login")
+
+
+@pytest.fixture
+def follow_up() -> FollowUp:
+    return answered(name="Asked Anna").follow_up
+
+
+def url(name: str, kwargs: dict, follow_up: FollowUp) -> str:
+    return reverse(name, kwargs={k: follow_up.pk for k in kwargs})
+
+
+def policy_data(**changes: str) -> dict[str, str]:
+    data = {k: v for k, v in simulator_form().items() if not k.startswith("period_")}
+    data["loaded"] = InvitationPolicy.live().updated_at.isoformat()
+    return {**data, **changes}
+
+
+def assert_policy_unchanged() -> None:
+    assert InvitationPolicy.live().customer_cooldown_days == 90
+    assert not PolicyVersion.objects.exists()
+
+
+def assert_follow_up_open(follow_up: FollowUp) -> None:
+    follow_up.refresh_from_db()
+    assert follow_up.status == "open"
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PAGES)
+def test_anonymous_visitors_are_sent_to_the_login_page(
+    client: Client, follow_up: FollowUp, name: str, kwargs: dict
+) -> None:
+    target = url(name, kwargs, follow_up)
+    response = client.get(target)
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{LOGIN}?next=")
+
+
+def test_anonymous_posts_change_nothing(client: Client, follow_up: FollowUp) -> None:
+    contact = reverse("feedback:contact", args=[follow_up.pk])
+    assert client.post(contact, {"action": "resolve"})["Location"].startswith(LOGIN)
+    edit = reverse("feedback:policy_edit")
+    response = client.post(edit, policy_data(customer_cooldown_days="1"))
+    assert response["Location"].startswith(LOGIN)
+    assert_follow_up_open(follow_up)
+    assert_policy_unchanged()
+
+
+def test_a_customers_link_opens_no_staff_page(client: Client, follow_up: FollowUp) -> None:
+    token = follow_up.response.invitation.token
+    # The customer's own page works, and leaves whatever cookies it sets in this client.
+    assert client.get(f"/f/{token}/").status_code == 200
+    client.cookies["token"] = token
+    for name, kwargs in [*PAGES, ("feedback:policy_edit", {})]:
+        target = url(name, kwargs, follow_up)
+        for response in (
+            client.get(target),
+            client.get(target, {"token": token}),
+            client.get(target, headers={"authorization": f"Bearer {token}"}),
+        ):
+            assert response.status_code == 302, target
+            assert response["Location"].startswith(LOGIN)
+    client.post(reverse("feedback:contact", args=[follow_up.pk]), {"action": "resolve"})
+    assert_follow_up_open(follow_up)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [*PAGES, ("feedback:policy_edit", {})])
+def test_a_signed_in_user_without_a_role_is_refused(
+    client: Client, follow_up: FollowUp, name: str, kwargs: dict
+) -> None:
+    client.force_login(member("charlie", None))
+    assert client.get(url(name, kwargs, follow_up)).status_code == 403
+
+
+@pytest.mark.parametrize(("group", "superuser"), [("Staff", False), ("Ops", False), (None, True)])
+def test_staff_ops_and_superusers_open_every_page(
+    client: Client, follow_up: FollowUp, group: str | None, superuser: bool
+) -> None:
+    user = member("dana", group)
+    User.objects.filter(pk=user.pk).update(is_superuser=superuser)
+    client.force_login(user)
+    for name, kwargs in PAGES:
+        target = url(name, kwargs, follow_up)
+        assert client.get(target).status_code == 200, target
+    assert "Asked Anna" in client.get(reverse("feedback:contacts")).content.decode()
+
+
+def test_staff_may_work_the_queue(client: Client, follow_up: FollowUp) -> None:
+    client.force_login(member("bob", "Staff"))
+    contact = reverse("feedback:contact", args=[follow_up.pk])
+    assert client.post(contact, {"action": "resolve"}).status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.status == "resolved"
+
+
+def test_staff_view_the_policy_but_may_not_change_it(client: Client) -> None:
+    client.force_login(member("bob", "Staff"))
+    page = client.get(reverse("feedback:policy")).content.decode()
+    assert "Invitations go out 7 days after delivery" in page
+    assert reverse("feedback:policy_edit") not in page
+    edit = reverse("feedback:policy_edit")
+    assert client.get(edit).status_code == 403
+    assert client.post(edit, policy_data(customer_cooldown_days="1")).status_code == 403
+    assert_policy_unchanged()
+
+
+def test_ops_change_the_policy_and_it_is_audited_with_their_name(client: Client) -> None:
+    alice = member("alice", "Ops")
+    client.force_login(alice)
+    edit = reverse("feedback:policy_edit")
+    assert client.get(edit).status_code == 200
+    response = client.post(edit, policy_data(customer_cooldown_days="30"))
+    assert response.status_code == 302
+    assert InvitationPolicy.live().customer_cooldown_days == 30
+    version = PolicyVersion.objects.get()
+    assert version.changed_by == alice
+    assert version.changes == {"customer_cooldown_days": {"before": 90, "after": 30}}
