@@ -10,7 +10,7 @@ own simulated sends, so the result reflects the draft policy, not what actually 
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
@@ -64,26 +64,21 @@ class Replay:
         self.per_customer: Counter = Counter()
         self.result = SimulationResult(rules)
 
-    def feed(self, row: tuple) -> None:
-        external_id, delivered_at, customer_id, email, consent, zone, stopped_at = row
-        facts = Facts(
-            order_external_id=external_id,
-            delivered_at=delivered_at,
-            has_email=bool(email),
-            opted_out=False,
-            consent=consent,
-            time_zone=zone,
-            last_invited_at=self.last_sent.get(customer_id),
-        )
+    def feed(self, order: Facts, customer_id: int, stopped_at: datetime | None) -> None:
         # The sweep sends on time: the decision is taken at the planned moment, when the
         # customer's opt-out counts only if it had happened by then.
-        planned = send_time(self.rules, facts)
+        planned = send_time(self.rules, order)
         day = planned.astimezone(UTC).date()
-        facts = replace(
-            facts,
-            due_at=planned,
+        facts = Facts(
+            order_external_id=order.order_external_id,
+            delivered_at=order.delivered_at,
+            has_email=order.has_email,
             opted_out=stopped_at is not None and stopped_at <= planned,
+            consent=order.consent,
+            time_zone=order.time_zone,
+            last_invited_at=self.last_sent.get(customer_id),
             sent_that_day=self.result.sends_per_day[day],
+            due_at=planned,
         )
         decision = decide(self.rules, facts, planned)
         self.result.orders += 1
@@ -138,9 +133,19 @@ def simulate_many(
     with read_only():
         history = last_invited_before(start, end)
         replays = [Replay(rules, history) for rules in policies]
-        for row in delivered_orders(start, end):
+        for (
+            external_id,
+            delivered_at,
+            customer_id,
+            email,
+            consent,
+            zone,
+            stopped,
+        ) in delivered_orders(start, end):
+            # What the policies share; each replay adds its own history of sends.
+            order = Facts(external_id, delivered_at, bool(email), False, consent, zone)
             for replay in replays:
-                replay.feed(row)
+                replay.feed(order, customer_id, stopped)
     return [replay.finish() for replay in replays]
 
 
