@@ -37,6 +37,8 @@ MAX_ORDERS_PER_REQUEST = 1000
 # overflow when converted to UTC.
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 BODY_METHODS = ("POST", "PUT", "PATCH")
+# What _text enforces, told to clients (and to schemathesis) in the schema.
+PRINTABLE = {"pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"}
 
 
 # Authentication and the per-token rate ---------------------------------------------------
@@ -183,8 +185,8 @@ def _moment(value: object) -> datetime | None:
 
 
 class ItemIn(Schema):
-    sku: str = Field(min_length=1, max_length=ingest.MAX_SKU)
-    name: str = Field(min_length=1, max_length=ingest.MAX_ITEM_NAME)
+    sku: str = Field(min_length=1, max_length=ingest.MAX_SKU, json_schema_extra=PRINTABLE)
+    name: str = Field(min_length=1, max_length=ingest.MAX_ITEM_NAME, json_schema_extra=PRINTABLE)
     quantity: int = Field(ge=1, le=ingest.MAX_QUANTITY)
 
     _clean_text = field_validator("sku", "name", mode="before")(_text)
@@ -193,16 +195,26 @@ class ItemIn(Schema):
 class OrderIn(Schema):
     """One order, with the fields of the CSV import (DESIGN §6); upserted by order_id."""
 
-    order_id: str = Field(min_length=1, max_length=ingest.MAX_ORDER_ID)
-    customer_email: str = Field(max_length=ingest.MAX_EMAIL, examples=["ana@example.com"])
-    customer_name: str = Field("", max_length=ingest.MAX_NAME)
+    order_id: str = Field(min_length=1, max_length=ingest.MAX_ORDER_ID, json_schema_extra=PRINTABLE)
+    customer_email: str = Field(max_length=ingest.MAX_EMAIL, json_schema_extra={"format": "email"})
+    customer_name: str = Field("", max_length=ingest.MAX_NAME, json_schema_extra=PRINTABLE)
     placed_at: datetime = Field(description="ISO 8601 with an offset")
     delivered_at: datetime | None = Field(None, description="ISO 8601 with an offset")
     items: list[ItemIn] = Field(min_length=1, max_length=ingest.MAX_ITEMS)
-    locale: str = Field("", max_length=10, description="e.g. en or es; empty: the default")
-    timezone: str = Field("", max_length=64, description="IANA name; empty: UTC")
+    locale: str = Field(
+        "",
+        max_length=10,
+        description="a language of the site (es-ES means es); empty: the default",
+        json_schema_extra={"examples": [code for code, _name in settings.LANGUAGES]},
+    )
+    timezone: str = Field(
+        "",
+        max_length=64,
+        description="an IANA time zone name; empty: UTC",
+        json_schema_extra={"examples": ["Europe/Madrid", "America/Mexico_City"]},
+    )
     consent: Literal["yes", "no"] | None = Field(None, description="null: not stated")
-    channel: str = Field("", max_length=ingest.MAX_CHANNEL)
+    channel: str = Field("", max_length=ingest.MAX_CHANNEL, json_schema_extra=PRINTABLE)
 
     _clean_text = field_validator(
         "order_id",
