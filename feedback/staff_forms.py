@@ -89,7 +89,9 @@ class PeriodForm(forms.Form):
     period_start = forms.DateField(
         label="Delivered from", widget=forms.DateInput(attrs={"type": "date"})
     )
-    period_end = forms.DateField(label="to", widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(
+        label="Delivered until", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     @staticmethod
     def default_initial() -> dict[str, date]:
