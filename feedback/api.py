@@ -291,7 +291,12 @@ class UpsertOut(Schema):
     unchanged: int
 
 
-@api.post("/orders", response={200: UpsertOut, **ERRORS}, summary="Create or update orders")
+@api.post(
+    "/orders",
+    response={200: UpsertOut, **ERRORS},
+    summary="Create or update orders",
+    tags=["orders"],
+)
 def orders_post(request: HttpRequest, payload: Annotated[OrdersBody, Body()]) -> UpsertOut:
     """One order, or a list of up to 1,000. Upsert by `order_id`: the customer's fields
     create or update the customer (by email), and the items replace the order's items.
@@ -375,6 +380,7 @@ def _order_out(order: Order) -> OrderOut:
     "/orders/{order_id}/delivered",
     response={200: OrderOut, 404: Error, **ERRORS},
     summary="Mark an order delivered",
+    tags=["orders"],
 )
 def order_delivered(
     request: HttpRequest, order_id: str, payload: Annotated[DeliveredIn | None, Body()] = None
@@ -392,7 +398,12 @@ def order_delivered(
     return _order_out(order)
 
 
-@api.get("/orders/{order_id}", response={200: OrderOut, 404: Error, **ERRORS})
+@api.get(
+    "/orders/{order_id}",
+    response={200: OrderOut, 404: Error, **ERRORS},
+    summary="An order and its invitation",
+    tags=["orders"],
+)
 def order_status(request: HttpRequest, order_id: str) -> OrderOut:
     """The order, its items and its invitation's state; never the customer's answer."""
     return _order_out(_order(order_id))
