@@ -35,6 +35,14 @@ class Customer(models.Model):
                 fields=["email"], condition=~Q(email=""), name="customer_email_unique"
             ),
         ]
+        indexes = [
+            # The dashboard's "stopped all invitations": the few who did, not every customer.
+            models.Index(
+                fields=["invitations_stopped_at"],
+                condition=Q(invitations_stopped_at__isnull=False),
+                name="customer_stopped_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email or self.name or f"customer {self.pk}"
@@ -246,6 +254,13 @@ class Invitation(models.Model):
             ),
             models.Index(fields=["customer", "sent_at"], name="invitation_customer_sent_idx"),
             models.Index(fields=["state", "sent_at"], name="invitation_state_sent_idx"),
+            # The dashboard: invitations sent in a period, and those due in it but not sent.
+            models.Index(fields=["sent_at"], name="invitation_sent_at_idx"),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(state__in=["suppressed", "send_failed", "send_unknown"]),
+                name="invitation_not_sent_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
