@@ -12,7 +12,7 @@ import traceback
 from bench.common import info
 
 # Explicit rather than scanned: bench/ also holds helpers, settings and URLs.
-BENCHMARKS = ("customer_page", "dashboard", "dispatch_throughput", "sweep_claim_cost")
+BENCHMARKS = ("api_orders", "customer_page", "dashboard", "dispatch_throughput", "sweep_claim_cost")
 
 
 def run_one(name: str) -> bool:
