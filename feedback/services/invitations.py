@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.utils import timezone
 
 from feedback import emails, tokens
@@ -300,11 +300,14 @@ def _begin(ids: list[int], rules: PolicyRules, now: datetime, result: BatchResul
     """scheduled -> sending for a chunk, with the rules checked once more under row locks;
     committed before any SMTP talk. Returns the attempts to deliver."""
     waiting = Invitation.objects.filter(pk__in=ids, state=State.SCHEDULED)
-    customer_ids = sorted(set(waiting.values_list("customer_id", flat=True)))
     # Customers first (in id order), then invitations: the order every writer locks in, so
     # a send and a "stop all" wait for each other instead of deadlocking. The customer's
     # lock also serialises their sends, which is what makes the cooldown hold.
-    customers = Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk")
+    customers = (
+        Customer.objects.select_for_update()
+        .filter(pk__in=waiting.values("customer_id"))
+        .order_by("pk")
+    )
     customers = {customer.pk: customer for customer in customers}
     invitations = list(
         waiting.select_for_update(skip_locked=True, of=("self",))
@@ -433,12 +436,16 @@ def _finish(outcomes: list[tuple[Attempt, str]]) -> list[str]:
 def _mark_sent(attempts: list[Attempt]) -> None:
     now = timezone.now()
     ids = [attempt.invitation.pk for attempt in attempts]
-    Invitation.objects.filter(pk__in=ids, state=State.SENDING).update(
-        state=State.SENT, sent_at=now, updated_at=now
-    )
     # The server took them. If a sweep meanwhile judged one stale, the truth is "sent".
-    Invitation.objects.filter(pk__in=ids, state=State.SEND_UNKNOWN).update(
-        state=State.SENT, sent_at=now, last_error="", updated_at=now
+    Invitation.objects.filter(pk__in=ids, state__in=[State.SENDING, State.SEND_UNKNOWN]).update(
+        state=State.SENT,
+        sent_at=now,
+        last_error=Case(
+            When(state=State.SEND_UNKNOWN, then=Value("")),
+            default=F("last_error"),
+            output_field=TextField(),
+        ),
+        updated_at=now,
     )
     logs = [attempt.log.pk for attempt in attempts]
     EmailLog.objects.filter(pk__in=logs).update(outcome=EmailLog.Outcome.SENT)
