@@ -12,7 +12,14 @@ import traceback
 from bench.common import info
 
 # Explicit rather than scanned: bench/ also holds helpers, settings and URLs.
-BENCHMARKS = ("api_orders", "customer_page", "dashboard", "dispatch_throughput", "sweep_claim_cost")
+BENCHMARKS = (
+    "api_orders",
+    "customer_page",
+    "dashboard",
+    "dispatch_throughput",
+    "import_orders",
+    "sweep_claim_cost",
+)
 
 
 def run_one(name: str) -> bool:
