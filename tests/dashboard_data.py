@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 
 from feedback.models import Customer, FollowUp, Invitation, Order, OrderItem, Response
@@ -14,8 +14,12 @@ State = Invitation.State
 
 def staff_member() -> User:
     """bob, in the "Staff" group: may read feedback, not change the policy."""
-    bob = User.objects.create_user("bob", "bob@example.com", "pw")
-    bob.groups.add(Group.objects.get(name="Staff"))
+    # is_staff: the sign-in page is the admin's, which admits staff accounts only.
+    bob = User.objects.create_user("bob", "bob@example.com", "pw", is_staff=True)
+    # A transactional test's flush empties the group the migration made: make it again.
+    staff, _created = Group.objects.get_or_create(name="Staff")
+    staff.permissions.add(Permission.objects.get(codename="view_response"))
+    bob.groups.add(staff)
     return bob
 
 

@@ -11,9 +11,11 @@ from django.utils.text import slugify
 
 register = template.Library()
 
-WIDTH, HEIGHT = 640, 220
+# Widths are in the chart's own units: the wider the chart, the smaller its text on the page.
+WIDTH, HEIGHT = 480, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 34
-PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+PLOT_H = HEIGHT - TOP - BOTTOM
+DISTRIBUTION_WIDTH = 360
 MAX_X_LABELS = 13
 BAR_COLOUR = "#0a58ca"
 LINE_COLOUR = "#146c43"
@@ -49,14 +51,18 @@ def _nice_max(peak: float) -> float:
     return next(m * step for m in (1, 2, 5, 10) if m * step >= peak)
 
 
-def _frame(title: str, description: str, body: SafeString) -> SafeString:
+def _plot_width(width: int) -> int:
+    return width - LEFT - RIGHT
+
+
+def _frame(title: str, description: str, body: SafeString, width: int = WIDTH) -> SafeString:
     # Titles differ on a page, so they make stable, unique ids.
     ident = f"chart-{slugify(title)}"
     return format_html(
         '<svg class="chart w-100 h-auto" viewBox="0 0 {} {}" role="img" '
         'aria-labelledby="{}-t {}-d" xmlns="http://www.w3.org/2000/svg">'
         '<title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
-        WIDTH,
+        width,
         HEIGHT,
         ident,
         ident,
@@ -68,14 +74,14 @@ def _frame(title: str, description: str, body: SafeString) -> SafeString:
     )
 
 
-def _y_axis(top: float, percent: bool) -> SafeString:
+def _y_axis(top: float, percent: bool, width: int) -> SafeString:
     lines = []
     for fraction in (0, 0.5, 1):
         y = TOP + PLOT_H * (1 - fraction)
         value = top * fraction
         text = f"{value:.0%}" if percent else f"{value:,.0f}"
         lines.append(
-            (LEFT, _n(y), WIDTH - RIGHT, _n(y), GRID_COLOUR, LEFT - 6, _n(y + 4), TEXT_COLOUR, text)
+            (LEFT, _n(y), width - RIGHT, _n(y), GRID_COLOUR, LEFT - 6, _n(y + 4), TEXT_COLOUR, text)
         )
     return format_html_join(
         "",
@@ -99,14 +105,16 @@ def _x_labels(labels: Sequence[str], band: float) -> SafeString:
 
 
 @register.simple_tag
-def bar_chart(rows: Sequence[object], value: str, label: str, title: str) -> SafeString:
+def bar_chart(
+    rows: Sequence[object], value: str, label: str, title: str, width: int = WIDTH
+) -> SafeString:
     """Vertical bars, one per row (e.g. invitations sent per week)."""
     values = [_value(row, value) or 0 for row in rows]
     labels = [_label(_value(row, label)) for row in rows]
     if not values:
         return _frame(title, "No data in this period.", mark_safe(""))
     top = _nice_max(max(values))
-    band = PLOT_W / len(values)
+    band = _plot_width(width) / len(values)
     bars = format_html_join(
         "",
         '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: {}</title></rect>',
@@ -124,17 +132,20 @@ def bar_chart(rows: Sequence[object], value: str, label: str, title: str) -> Saf
         ),
     )
     description = f"{len(values)} bars {_span(rows, label)}; highest {max(values):,}."
-    return _frame(title, description, _y_axis(top, False) + bars + _x_labels(labels, band))
+    body = _y_axis(top, False, width) + bars + _x_labels(labels, band)
+    return _frame(title, description, body, width)
 
 
 @register.simple_tag
-def line_chart(rows: Sequence[object], value: str, label: str, title: str) -> SafeString:
+def line_chart(
+    rows: Sequence[object], value: str, label: str, title: str, width: int = WIDTH
+) -> SafeString:
     """A line of shares from 0 to 100 %, broken where a value is missing (nothing to divide)."""
     values = [_value(row, value) for row in rows]
     labels = [_label(_value(row, label)) for row in rows]
     if not values:
         return _frame(title, "No data in this period.", mark_safe(""))
-    band = PLOT_W / len(values)
+    band = _plot_width(width) / len(values)
 
     def point(i: int, v: float) -> tuple[float, float]:
         return LEFT + band * (i + 0.5), TOP + PLOT_H * (1 - v)
@@ -167,7 +178,8 @@ def line_chart(rows: Sequence[object], value: str, label: str, title: str) -> Sa
     description = f"{len(values)} weeks {_span(rows, label)}; " + (
         f"lowest {min(known):.0%}, highest {max(known):.0%}." if known else "no values."
     )
-    return _frame(title, description, _y_axis(1, True) + lines + dots + _x_labels(labels, band))
+    body = _y_axis(1, True, width) + lines + dots + _x_labels(labels, band)
+    return _frame(title, description, body, width)
 
 
 @register.simple_tag
@@ -190,12 +202,12 @@ def distribution_chart(rows: Sequence[tuple[int, int, float | None]], title: str
                 stars,
                 LEFT,
                 _n(TOP + row_h * (i + 0.15)),
-                _n((PLOT_W - 90) * n / top),
+                _n((_plot_width(DISTRIBUTION_WIDTH) - 80) * n / top),
                 _n(row_h * 0.7),
                 BAR_COLOUR,
                 stars,
                 f"{n:,}",
-                _n(LEFT + (PLOT_W - 90) * n / top + 6),
+                _n(LEFT + (_plot_width(DISTRIBUTION_WIDTH) - 80) * n / top + 6),
                 _n(TOP + row_h * (i + 0.62)),
                 TEXT_COLOUR,
                 f"{n:,}" + (f" ({share:.0%})" if share is not None else ""),
@@ -204,7 +216,7 @@ def distribution_chart(rows: Sequence[tuple[int, int, float | None]], title: str
         ),
     )
     description = ", ".join(f"{stars} stars: {n:,}" for stars, n, _share in rows) + "."
-    return _frame(title, description, bars)
+    return _frame(title, description, bars, DISTRIBUTION_WIDTH)
 
 
 # Number formats for the dashboard: "—" wherever there is nothing to divide by.
