@@ -106,6 +106,9 @@ def test_it_exports_everything_about_a_customer(staff_client: Client, ana: Custo
         ana.pk,
         "alice",
     )
+    audits = staff_client.get("/admin/feedback/privacyaudit/").content.decode()
+    assert '<td class="field-action">export</td>' in audits
+    assert f'<td class="field-customer_id">{ana.pk}</td>' in audits
 
 
 def test_export_takes_one_customer_at_a_time(staff_client: Client, ana: Customer) -> None:
