@@ -83,7 +83,8 @@ def _run(upload: object) -> dict[str, object]:
     try:
         report = orders_import_csv(chunks=upload.chunks(), on_error=on_error)
     except ImportFailed as error:
-        return {"failure": f"{error}", "errors": errors}
+        report = error.report if error.report.rows else None
+        return {"failure": f"{error}", "report": report, "errors": errors}
     except OperationalError:
         return {"failure": "The database failed; the import stopped. Try again later."}
     return {

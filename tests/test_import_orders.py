@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from feedback.models import Customer, Invitation, Order, OrderItem
+from feedback.services.order_import import orders_import_csv
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("all_day_window")]
 
@@ -103,6 +104,16 @@ def test_a_second_import_changes_nothing(mixed: Path) -> None:
     assert Invitation.objects.count() == 1
 
 
+def test_chunk_boundaries_inside_a_character_or_a_line_end_change_nothing() -> None:
+    # One byte at a time: "í" and "\r\n" are split between chunks.
+    errors: list[str] = []
+    chunks = (MIXED[n : n + 1] for n in range(len(MIXED)))
+    report = orders_import_csv(chunks=chunks, on_error=errors.append, batch_size=2)
+    assert str(report) == "created 3, updated 0, unchanged 0, rejected 6"
+    assert errors == REPORT
+    assert Customer.objects.get(email="ana@example.com").name == "García, Ana"
+
+
 def test_a_corrected_file_updates_what_changed(mixed: Path, tmp_path: Path) -> None:
     import_file(mixed)
     fixed = tmp_path / "fixed.csv"
@@ -149,6 +160,19 @@ def test_it_refuses_a_file_that_is_not_an_order_csv(
     assert not Order.objects.exists()
 
 
+def test_rows_before_an_unreadable_line_are_imported_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    good = [ROWS[0], ROWS[1], ROWS[8]]
+    path.write_bytes("\n".join(good).encode() + b"\nA-9,h\xe9@example.com,H\xe9\n")
+    with pytest.raises(CommandError) as caught:
+        import_file(path)
+    assert str(caught.value).endswith(
+        "line 4: the file is not UTF-8 text; save it as CSV UTF-8 "
+        "(rows before it: created 2, updated 0, unchanged 0, rejected 0)"
+    )
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["A-1", "A-7"]
+
+
 def test_it_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"cannot read .*missing\.csv: No such file"):
         import_file(tmp_path / "missing.csv")
@@ -185,7 +209,8 @@ def test_staff_import_a_file_and_see_each_bad_line(alice: Client) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (bytes(range(256)) * 4, "the file is not UTF-8 text"),
+        ((HEADER + "\r\n").encode("utf-16"), "line 1: the file is not UTF-8 text"),
+        (bytes(range(256)) * 4, "line 1: header: expected the columns"),
         (b"id;mail\nA-1;a@example.com\n", "header: expected the columns"),
     ],
 )

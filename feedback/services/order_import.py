@@ -31,14 +31,23 @@ LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 class ImportFailed(Exception):
-    """The file as a whole cannot be imported (unreadable, wrong header); the message
-    names the line. Batches imported before the problem stay imported."""
+    """The file cannot be read on as an order CSV (not UTF-8, wrong header); the message
+    names the line. The rows before that line are imported: `report` says how."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.report = ImportReport()
 
 
 @dataclass
 class ImportReport:
     summary: UpsertSummary = field(default_factory=UpsertSummary)
     rejected: int = 0
+
+    @property
+    def rows(self) -> int:
+        summary = self.summary
+        return summary.created + summary.updated + summary.unchanged + self.rejected
 
     def __str__(self) -> str:
         return f"{self.summary}, rejected {self.rejected}"
@@ -58,28 +67,46 @@ def orders_import_csv(
     """
     report = ImportReport()
     reader = csv.reader(_lines(chunks))
-    batch: list[tuple[int, OrderRecord]] = []
-    seen = FirstLines()
-    line = 1
-    for line, row in _rows(reader, _columns(reader)):
-        if isinstance(row, RowInvalid):
-            _reject(report, on_error, line, row.errors)
-            continue
-        first = seen.setdefault(row.order_id, line)
-        if first != line:
-            reason = f"{row.order_id!r} already appears on line {first}; one row per order"
-            _reject(report, on_error, line, [("order_id", reason)])
-            continue
-        batch.append((line, row))
-        if len(batch) >= batch_size:
+    rows = _rows(reader, _columns(reader))
+    try:
+        for batch in _batches(rows, report, on_error, batch_size):
             _flush(batch, report, on_error)
-            batch = []
             if on_batch:
                 on_batch()
-    _flush(batch, report, on_error)
-    if on_batch:
-        on_batch()
+    except ImportFailed as failure:
+        failure.report = report
+        raise
     return report
+
+
+def _batches(
+    rows: Iterator[tuple[int, OrderRecord | RowInvalid]],
+    report: ImportReport,
+    on_error: Callable[[str], None],
+    size: int,
+) -> Iterator[list[tuple[int, OrderRecord]]]:
+    """The good rows, a batch at a time; the bad ones reported on the way."""
+    batch: list[tuple[int, OrderRecord]] = []
+    seen = FirstLines()
+    try:
+        for line, row in rows:
+            if isinstance(row, RowInvalid):
+                _reject(report, on_error, line, row.errors)
+                continue
+            first = seen.setdefault(row.order_id, line)
+            if first != line:
+                reason = f"{row.order_id!r} already appears on line {first}; one row per order"
+                _reject(report, on_error, line, [("order_id", reason)])
+                continue
+            batch.append((line, row))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except ImportFailed:
+        # The rows before an unreadable line are whole: they go in, as with any batch.
+        yield batch
+        raise
+    yield batch
 
 
 def _columns(reader: Iterator[list[str]]) -> list[str]:
@@ -162,19 +189,31 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     pending = ""
     for chunk in chunks:
-        pending += decoder.decode(chunk)
-        start = 0
-        for match in LINE_END.finditer(pending):
-            if match.group() == "\r" and match.end() == len(pending):
-                break  # perhaps the first half of a \r\n split between chunks
-            yield pending[start : match.end()]
-            start = match.end()
-        pending = pending[start:]
+        try:
+            pending += decoder.decode(chunk)
+        except UnicodeDecodeError as error:
+            # The whole lines before the bad bytes first, so the error names its line.
+            pending += error.object[: error.start].decode("utf-8")
+            yield from _complete_lines(pending)[0]
+            raise
+        lines, pending = _complete_lines(pending)
+        yield from lines
         if len(pending) > MAX_LINE_BYTES:
             raise ImportFailed(f"a line is longer than {MAX_LINE_BYTES // 1024} KB")
     pending += decoder.decode(b"", final=True)
     if pending:
         yield pending
+
+
+def _complete_lines(text: str) -> tuple[list[str], str]:
+    """The whole lines of text (with their ends), and the rest."""
+    lines, start = [], 0
+    for match in LINE_END.finditer(text):
+        if match.group() == "\r" and match.end() == len(text):
+            break  # perhaps the first half of a \r\n split between chunks
+        lines.append(text[start : match.end()])
+        start = match.end()
+    return lines, text[start:]
 
 
 class FirstLines:

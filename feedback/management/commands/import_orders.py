@@ -62,7 +62,8 @@ class Command(BaseCommand):
                 batch_size=batch_size,
             )
         except ImportFailed as error:
-            raise CommandError(f"{path}: {error}") from None
+            imported = f" (rows before it: {error.report})" if error.report.rows else ""
+            raise CommandError(f"{path}: {error}{imported}") from None
         except OperationalError as error:
             # Batches committed before stay; a re-run skips them as unchanged.
             raise CommandError(f"the database failed, import stopped: {error}") from None
