@@ -59,11 +59,12 @@ class PerTokenRate(BaseThrottle):
     """A fixed window per token in the shared cache, like the customer pages' limits."""
 
     def allow_request(self, request: HttpRequest) -> bool:
-        return ratelimit.hit(
+        limit = ratelimit.Limit(
             f"api:{request.auth.pk}",
             limit=settings.API_RATE_PER_TOKEN,
             window=settings.API_RATE_WINDOW_SECONDS,
         )
+        return ratelimit.allowed(count=[limit])
 
     def wait(self) -> float:
         window = settings.API_RATE_WINDOW_SECONDS

@@ -238,12 +238,16 @@ def test_an_oversized_body_is_413_unread(api: Api, settings: object) -> None:
     assert response.status_code == 413
     assert "larger than 1000 bytes" in response.json()["detail"]
     assert not Order.objects.exists()
+    assert "larger than 1000 bytes" in response.json()["detail"]
+    assert not Order.objects.exists()
 
 
 def test_djangos_own_body_limit_is_413_too(api: Api, settings: object) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = api.post("/orders", [order(f"G-{n}") for n in range(10)])
     assert response.status_code == 413
+    assert "larger than 1000 bytes" in response.json()["detail"]
+    assert not Order.objects.exists()
 
 
 @pytest.mark.parametrize(
