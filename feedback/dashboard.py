@@ -335,6 +335,6 @@ def _comments(filters: Filters) -> list[Response]:
     return list(
         responses(filters)
         .exclude(comment="")
-        .select_related("invitation__order")
+        .select_related("invitation__order", "follow_up")
         .order_by("-submitted_at", "-pk")[:LATEST_COMMENTS]
     )

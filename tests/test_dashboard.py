@@ -115,6 +115,8 @@ def test_it_escapes_comments_and_links_each_to_its_response(
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Lovely" in html
     response = Response.objects.get(comment__startswith="<script>")
     assert f'href="/admin/feedback/response/{response.pk}/change/"' in html
+    follow_up = Response.objects.get(comment="Broken handle").follow_up
+    assert f'href="/staff/contacts/{follow_up.pk}/">asked to be contacted' in html
 
 
 def test_it_draws_accessible_charts_with_tables(staff_client: Client, known: None) -> None:
