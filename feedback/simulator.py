@@ -157,11 +157,17 @@ def simulate(rules: PolicyRules, period_start: date, period_end: date) -> Simula
 
 @contextmanager
 def read_only() -> Iterator[None]:
-    """A transaction in which PostgreSQL refuses every write (SQLite: a plain transaction)."""
+    """On PostgreSQL, a READ ONLY transaction: the database itself refuses any write.
+
+    On SQLite (the demo) no transaction at all: its transactions start IMMEDIATE here,
+    which would hold the write lock, and so stall the worker, for the whole replay.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION READ ONLY")
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION READ ONLY")
         yield
 
 
