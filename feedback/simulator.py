@@ -108,6 +108,12 @@ def delivered_orders(start: datetime, end: datetime) -> Iterator[tuple]:
     return orders.order_by("delivered_at", "pk").values_list(*ORDER_FIELDS).iterator(CHUNK)
 
 
+def delivered_count(period_start: date, period_end: date) -> int:
+    """How many orders a replay of these days would read (an index range count)."""
+    start, end = period_bounds(period_start, period_end)
+    return Order.objects.filter(delivered_at__gte=start, delivered_at__lt=end).count()
+
+
 def last_invited_before(start: datetime, end: datetime) -> dict[int, datetime]:
     """Each customer with an order in the period -> their last invitation sent before it.
 

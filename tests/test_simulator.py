@@ -15,6 +15,7 @@ from django.test import Client
 from feedback.models import EmailLog, InvitationPolicy
 from feedback.policy import PolicyRules
 from feedback.simulator import read_only, simulate, simulate_many
+from feedback.views import simulator as simulator_view
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 from tests.staff import member
 
@@ -208,3 +209,17 @@ def test_the_page_refuses_a_bad_draft_naming_the_field(client: Client) -> None:
     html = response.content.decode()
     assert "The window must end after it starts." in html
     assert "The period must end on or after its first day." in html
+
+
+@pytest.mark.usefixtures("history")
+def test_the_page_sends_a_too_long_replay_to_the_command(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(simulator_view, "PAGE_MAX_ORDERS", 6)
+    client.force_login(member("alice", "Ops"))
+    response = client.get("/staff/simulate/", form())
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "7 orders were delivered in this period; this page replays up to 6" in html
+    assert "manage.py simulate_policy" in html
+    assert 'id="comparison"' not in html

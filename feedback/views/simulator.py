@@ -14,10 +14,13 @@ from feedback.models import InvitationPolicy
 from feedback.policy import PolicyRules
 from feedback.policy_words import describe_changes
 from feedback.services.policy import policy_snapshot
-from feedback.simulator import comparison, daily_sends, simulate_many
+from feedback.simulator import comparison, daily_sends, delivered_count, simulate_many
 from feedback.staff_forms import PeriodForm, PolicyForm, draft_policy
 from feedback.views.staff import POLICY_PERMISSION, staff_view
 
+# A page request replays at most this many orders (about 5-10 s for both policies);
+# `manage.py simulate_policy` has no limit.
+PAGE_MAX_ORDERS = 100_000
 CHART_HEIGHT = 120
 BAR = 4  # each day: a live bar and a draft bar, BAR units wide, then a gap
 
@@ -85,6 +88,15 @@ def simulate(request: HttpRequest) -> HttpResponse:
         return render(request, "feedback/staff/simulate.html", context, status=400)
     draft = policy_form.instance
     start, end = period_form.cleaned_data["period_start"], period_form.cleaned_data["period_end"]
+    orders = delivered_count(start, end)
+    if orders > PAGE_MAX_ORDERS:
+        period_form.add_error(
+            None,
+            f"{orders:,} orders were delivered in this period; this page replays up to "
+            f"{PAGE_MAX_ORDERS:,} at a time. Choose a shorter period, or run "
+            f"`manage.py simulate_policy`, which has no limit.",
+        )
+        return render(request, "feedback/staff/simulate.html", context, status=400)
     live_result, draft_result = simulate_many(
         [PolicyRules.from_policy(live), PolicyRules.from_policy(draft)], start, end
     )
