@@ -75,6 +75,15 @@ def test_it_updates_what_changed_and_replaces_changed_items() -> None:
     assert Customer.objects.get(email="buyer2@example.com").name == "Buyer Two"
 
 
+def test_it_keys_customers_by_their_lower_cased_email() -> None:
+    orders_upsert([record(1, customer_email="Buyer@Example.com")])
+    summary = orders_upsert([record(2, customer_email="buyer@example.com ")])
+    assert summary.created == 1
+    assert list(Customer.objects.values_list("email", flat=True)) == ["buyer@example.com"]
+    with pytest.raises(ValueError, match="order A-3: a customer email is required"):
+        orders_upsert([record(3, customer_email=" ")])
+
+
 def test_a_later_record_for_the_same_order_wins() -> None:
     summary = orders_upsert([record(1), record(1, customer_name="Second")])
     assert summary.created == 1

@@ -18,7 +18,7 @@ Rules a sender can rely on:
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import OperationalError, connection, transaction
@@ -92,7 +92,7 @@ def orders_upsert(records: Sequence[OrderRecord]) -> UpsertSummary:
 
 @transaction.atomic
 def _upsert(records: Sequence[OrderRecord]) -> UpsertSummary:
-    latest = {record.order_id: record for record in records}
+    latest = {record.order_id: _normalised(record) for record in records}
     records = sorted(latest.values(), key=lambda record: record.order_id)
     if not records:
         return UpsertSummary()
@@ -108,6 +108,14 @@ def _upsert(records: Sequence[OrderRecord]) -> UpsertSummary:
         updated=len(changed - created),
         unchanged=len(records) - len(changed | created),
     )
+
+
+def _normalised(record: OrderRecord) -> OrderRecord:
+    """Customers are keyed by their lower-cased email (feedback.ingest.parse_email)."""
+    email = record.customer_email.strip().lower()
+    if not email:
+        raise ValueError(f"order {record.order_id}: a customer email is required")
+    return record if email == record.customer_email else replace(record, customer_email=email)
 
 
 # Customers ----------------------------------------------------------------------------
