@@ -25,7 +25,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
-from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator
 
 from feedback import ingest, ratelimit, services
 from feedback.models import ApiToken, Invitation, Order
@@ -185,7 +185,13 @@ def _moment(value: object) -> datetime | None:
     return moment
 
 
-class ItemIn(Schema):
+class StrictIn(Schema):
+    # An unknown field is refused, not dropped: a typo such as "time_zone" for "timezone"
+    # would otherwise lose data without a word.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemIn(StrictIn):
     sku: str = Field(min_length=1, max_length=ingest.MAX_SKU, json_schema_extra=PRINTABLE)
     name: str = Field(min_length=1, max_length=ingest.MAX_ITEM_NAME, json_schema_extra=PRINTABLE)
     quantity: int = Field(ge=1, le=ingest.MAX_QUANTITY)
@@ -193,7 +199,7 @@ class ItemIn(Schema):
     _clean_text = field_validator("sku", "name", mode="before")(_text)
 
 
-class OrderIn(Schema):
+class OrderIn(StrictIn):
     """One order, with the fields of the CSV import (DESIGN §6); upserted by order_id."""
 
     order_id: str = Field(min_length=1, max_length=ingest.MAX_ORDER_ID, json_schema_extra=PRINTABLE)
@@ -341,7 +347,7 @@ class OrderOut(Schema):
     invitation: InvitationOut | None
 
 
-class DeliveredIn(Schema):
+class DeliveredIn(StrictIn):
     delivered_at: datetime | None = Field(None, description="ISO 8601 with an offset; null: now")
 
     _clean_moments = field_validator("delivered_at", mode="before")(_moment)

@@ -135,6 +135,8 @@ def test_a_single_order_names_its_fields_without_a_position(api: Api) -> None:
     assert found["delivered_at"] == "is before placed_at"
     missing = api.post("/orders", {"order_id": "C-1"})
     assert {"customer_email", "placed_at", "items"} <= set(problems(missing))
+    typo = api.post("/orders", order(time_zone="Europe/Madrid"))
+    assert problems(typo) == {"time_zone": "Extra inputs are not permitted"}
 
 
 def test_it_refuses_more_than_a_thousand_orders(api: Api) -> None:
