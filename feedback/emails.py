@@ -8,6 +8,7 @@ the answer page.
 import functools
 import re
 import secrets
+from collections.abc import Sequence
 from email.policy import Compat32
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 
 from feedback import tokens
-from feedback.models import Invitation
+from feedback.models import Invitation, OrderItem
 from feedback.policy import customer_zone
 
 # The customer's choices, each a page of its own (a GET never changes anything).
@@ -67,13 +68,21 @@ def _templates() -> list[Template]:
     return [get_template(name) for name in TEMPLATES]
 
 
-def invitation_message(invitation: Invitation, *, kind: str, message_id: str) -> "InvitationEmail":
+def invitation_message(
+    invitation: Invitation,
+    *,
+    kind: str,
+    message_id: str,
+    items: Sequence[OrderItem] | None = None,
+) -> "InvitationEmail":
+    """The invitation's email; `items` are its order's, when the caller has them already
+    (a send batch reads a whole chunk's in one query)."""
     customer = invitation.customer
     links = invitation_links(invitation)
     context = {
         "customer": customer,
         "order": invitation.order,
-        "items": list(invitation.order.items.all()),
+        "items": invitation.order.items.all() if items is None else items,
         "links": links,
         "expires_at": invitation.expires_at,
         "kind": kind,
