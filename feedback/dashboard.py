@@ -7,12 +7,13 @@ Which date each figure hangs on:
 - suppressed, send failed, send unknown: invitations that were *due* in the period.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -164,21 +165,26 @@ def sent_in_period(filters: Filters) -> QuerySet[Invitation]:
 
 
 def dashboard_figures(filters: Filters) -> Figures:
-    """Every figure of the dashboard, in a fixed number of queries whatever the row count."""
-    cohort = _cohort(filters)
+    """Every figure of the dashboard, in a fixed number of queries whatever the row count.
+
+    One query per date a figure hangs on gives both the weekly trend and, summed over its
+    few weeks, the period's totals: the chart and the headline figures always agree.
+    """
+    sends_by_week = _sends_by_week(filters)
+    answers_by_week = _answers_by_week(filters)
+    cohort, ratings = _totals(sends_by_week), _totals(answers_by_week)
     stops = _stops(filters)
-    ratings = _ratings(filters)
     not_sent = _not_sent(filters)
-    sent = cohort["sent"]
+    sent, answered = cohort["sent"], ratings["n"]
     return Figures(
         sent=sent,
         responded=cohort["responded"],
         response_rate=ratio(cohort["responded"], sent),
-        ratings=ratings["n"],
-        csat=ratio(ratings["csat"], ratings["n"]),
-        average=ratings["average"],
+        ratings=answered,
+        csat=ratio(ratings["csat"], answered),
+        average=ratio(ratings["stars"], answered),
         distribution=[
-            (stars, ratings[f"r{stars}"], ratio(ratings[f"r{stars}"], ratings["n"]))
+            (stars, ratings[f"r{stars}"], ratio(ratings[f"r{stars}"], answered))
             for stars in range(1, 6)
         ],
         nps_enabled=InvitationPolicy.live().nps_enabled or bool(ratings["nps_n"]),
@@ -194,44 +200,73 @@ def dashboard_figures(filters: Filters) -> Figures:
         suppressed_total=sum(count for _label, count in not_sent["suppressed"]),
         send_failed=not_sent[State.SEND_FAILED],
         send_unknown=not_sent[State.SEND_UNKNOWN],
-        weeks=_weeks(filters),
+        weeks=_weeks(filters, sends_by_week, answers_by_week),
         products=_products(filters),
         comments=_comments(filters),
         followups=followup_stats(responses=responses(filters)),
     )
 
 
-def _cohort(filters: Filters) -> dict[str, int]:
-    """One query: the invitations sent in the period and what their customers did."""
-    return sent_in_period(filters).aggregate(
-        sent=Count("pk"),
-        responded=Count("pk", filter=Q(responded_at__isnull=False)),
-        declined=Count("pk", filter=Q(declined_at__isnull=False)),
-        snoozed=Count("pk", filter=Q(snooze_count__gt=0)),
+Weekly = dict[date, dict[str, int]]
+SENDS = ("sent", "responded", "declined", "snoozed")
+ANSWERS = ("n", "csat", "stars", "nps_n", "promoters", "detractors", "r1", "r2", "r3", "r4", "r5")
+
+
+def _by_week(rows: QuerySet) -> Weekly:
+    return {_day(row.pop("week")): row for row in rows}
+
+
+def _sends_by_week(filters: Filters) -> Weekly:
+    """One query: per week, the invitations sent and what their customers did."""
+    return _by_week(
+        sent_in_period(filters)
+        .annotate(week=TruncWeek("sent_at"))
+        .values("week")
+        .annotate(
+            sent=Count("pk"),
+            responded=Count("pk", filter=Q(responded_at__isnull=False)),
+            declined=Count("pk", filter=Q(declined_at__isnull=False)),
+            snoozed=Count("pk", filter=Q(snooze_count__gt=0)),
+        )
+        .order_by()
     )
+
+
+def _answers_by_week(filters: Filters) -> Weekly:
+    """One query: per week, the star ratings and the 0-10 answers submitted."""
+    stars = {f"r{n}": Count("pk", filter=Q(rating=n)) for n in range(1, 6)}
+    return _by_week(
+        responses(filters)
+        .annotate(week=TruncWeek("submitted_at"))
+        .values("week")
+        .annotate(
+            n=Count("pk"),
+            csat=Count("pk", filter=Q(rating__gte=4)),
+            stars=Sum("rating"),
+            nps_n=Count("pk", filter=Q(nps__isnull=False)),
+            promoters=Count("pk", filter=Q(nps__gte=9)),
+            detractors=Count("pk", filter=Q(nps__lte=6)),
+            **stars,
+        )
+        .order_by()
+    )
+
+
+def _totals(weekly: Weekly) -> Counter[str]:
+    """The period's totals: the sums of its weeks (at most 53 aggregate rows)."""
+    totals: Counter[str] = Counter()
+    for row in weekly.values():
+        totals.update(row)
+    return totals
 
 
 def _stops(filters: Filters) -> int:
     """One query: of the invitations sent in the period, those whose customer then stopped
-    all invitations. Apart from the cohort's, so it starts from the few who stopped
+    all invitations. Apart from the weekly sends, so it starts from the few who stopped
     (a partial index) rather than joining every customer."""
     stopped = Q(customer__invitations_stopped_at__isnull=False)
     after = Q(customer__invitations_stopped_at__gte=F("sent_at"))
     return sent_in_period(filters).filter(stopped, after).count()
-
-
-def _ratings(filters: Filters) -> dict[str, object]:
-    """One query: the star ratings and the 0-10 answers submitted in the period."""
-    stars = {f"r{n}": Count("pk", filter=Q(rating=n)) for n in range(1, 6)}
-    return responses(filters).aggregate(
-        n=Count("pk"),
-        csat=Count("pk", filter=Q(rating__gte=4)),
-        average=Avg("rating"),
-        nps_n=Count("pk", filter=Q(nps__isnull=False)),
-        promoters=Count("pk", filter=Q(nps__gte=9)),
-        detractors=Count("pk", filter=Q(nps__lte=6)),
-        **stars,
-    )
 
 
 def _not_sent(filters: Filters) -> dict[str, object]:
@@ -255,31 +290,15 @@ def _not_sent(filters: Filters) -> dict[str, object]:
     return result
 
 
-def _weeks(filters: Filters) -> list[Week]:
-    """Two queries (sends by week, ratings by week), merged on the week; empty weeks stay."""
-    sends = (
-        sent_in_period(filters)
-        .annotate(week=TruncWeek("sent_at"))
-        .values("week")
-        .annotate(sent=Count("pk"), responded=Count("pk", filter=Q(responded_at__isnull=False)))
-        .order_by()
-    )
-    rated = (
-        responses(filters)
-        .annotate(week=TruncWeek("submitted_at"))
-        .values("week")
-        .annotate(n=Count("pk"), csat=Count("pk", filter=Q(rating__gte=4)))
-        .order_by()
-    )
-    by_sends = {_day(row["week"]): row for row in sends}
-    by_ratings = {_day(row["week"]): row for row in rated}
+def _weeks(filters: Filters, sends: Weekly, answers: Weekly) -> list[Week]:
+    """Every week the period touches, also the empty ones (shown as 0 and "—")."""
     weeks = []
     for start in week_starts(filters.start, filters.end):
-        s = by_sends.get(start, {"sent": 0, "responded": 0})
-        r = by_ratings.get(start, {"n": 0, "csat": 0})
+        s = sends.get(start, dict.fromkeys(SENDS, 0))
+        a = answers.get(start, dict.fromkeys(ANSWERS, 0))
         weeks.append(
             Week(
-                start, s["sent"], ratio(s["responded"], s["sent"]), r["n"], ratio(r["csat"], r["n"])
+                start, s["sent"], ratio(s["responded"], s["sent"]), a["n"], ratio(a["csat"], a["n"])
             )
         )
     return weeks
