@@ -8,6 +8,7 @@ raises RowInvalid naming every bad field.
 """
 
 import functools
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import available_timezones
@@ -34,6 +35,9 @@ CSV_HEADER = (
 MAX_ORDER_ID, MAX_NAME, MAX_EMAIL, MAX_CHANNEL = 100, 200, 254, 100
 MAX_SKU, MAX_ITEM_NAME, MAX_QUANTITY, MAX_ITEMS = 100, 300, 100_000, 500
 CONSENT = {"yes": Customer.Consent.GIVEN, "no": Customer.Consent.NOT_GIVEN}
+# Dates outside these years are typing mistakes, and the far ends of the calendar would
+# overflow when converted to UTC.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 
 class FieldError(ValueError):
@@ -48,15 +52,21 @@ class RowInvalid(ValueError):
         self.errors = errors
 
 
+def check_text(value: str) -> str:
+    """Text PostgreSQL can store and people can read: no control characters (NUL, line
+    breaks...) and no lone UTF-16 surrogates, which are not valid UTF-8."""
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise FieldError("contains control characters or invalid characters")
+    return value
+
+
 def parse_order_id(value: str) -> str:
     value = (value or "").strip()
     if not value:
         raise FieldError("is required")
     if len(value) > MAX_ORDER_ID:
         raise FieldError(f"is longer than {MAX_ORDER_ID} characters")
-    if not value.isprintable():
-        raise FieldError("contains control characters")
-    return value
+    return check_text(value)
 
 
 def parse_email(value: str) -> str:
@@ -77,7 +87,7 @@ def parse_name(value: str, *, limit: int = MAX_NAME) -> str:
     value = " ".join((value or "").split())
     if len(value) > limit:
         raise FieldError(f"is longer than {limit} characters")
-    return value
+    return check_text(value)
 
 
 def parse_datetime(value: str, *, required: bool = True) -> datetime | None:
@@ -95,6 +105,8 @@ def parse_datetime(value: str, *, required: bool = True) -> datetime | None:
         ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise FieldError(f"{value!r} has no UTC offset; add one, e.g. +01:00 or Z")
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise FieldError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     return moment
 
 
@@ -122,6 +134,10 @@ def item_record(sku: str, name: str, quantity: object, *, where: str = "item") -
         raise FieldError(f"{where}: the SKU must have 1 to {MAX_SKU} characters")
     if not name or len(name) > MAX_ITEM_NAME:
         raise FieldError(f"{where}: the name must have 1 to {MAX_ITEM_NAME} characters")
+    try:
+        check_text(sku + name)
+    except FieldError as error:
+        raise FieldError(f"{where}: {error}") from None
     return ItemRecord(sku=sku, name=name, quantity=parse_quantity(quantity, where=where))
 
 

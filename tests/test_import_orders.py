@@ -241,3 +241,23 @@ def test_the_upload_is_csrf_protected() -> None:
     response = client.post(IMPORT_URL, {"file": SimpleUploadedFile("o.csv", MIXED)})
     assert response.status_code == 403
     assert not Order.objects.exists()
+
+
+def test_values_the_database_cannot_store_are_bad_lines_not_a_crash(tmp_path: Path) -> None:
+    good = "B-1,bo@example.com,Bo,2025-03-01T10:00:00+01:00,,S|Mug|1,en,UTC,"
+    rows = [
+        HEADER,
+        "B-2,cy@example.com,Cy\x00Nul,2025-03-01T10:00:00+01:00,,S|Mug|1,en,UTC,",
+        "B-3,di@example.com,Di,0001-01-01T00:00:00+00:00,,S|Mug|1,en,UTC,",
+        "B-4,ed@example.com,Ed,2025-03-01T10:00:00+01:00,,S|Mu\x07g|1,en,UTC,",
+        good,
+    ]
+    path = tmp_path / "odd.csv"
+    path.write_text("\n".join(rows), encoding="utf-8")
+    _summary, report = import_file(path)
+    assert report == [
+        "line 2: customer_name: contains control characters or invalid characters",
+        "line 3: placed_at: must be between the years 2000 and 2100",
+        "line 4: items: item 1: contains control characters or invalid characters",
+    ]
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["B-1"]
