@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from feedback import services
 from feedback.models import Customer, Invitation, Response
@@ -24,6 +25,12 @@ pytestmark = [
 
 AXE = Axe()
 State = Invitation.State
+
+
+def shows(tab: object, text: str) -> None:
+    """The page the last click led to says `text` (waiting for it: a click returns as
+    soon as the form is submitted, not when the next page has loaded)."""
+    expect(tab.locator("body")).to_contain_text(text, timeout=15_000)
 
 
 def assert_accessible(tab: object, state: str) -> None:
@@ -66,7 +73,7 @@ def test_a_customer_rates_and_comments(emailed: object, page: object) -> None:
     assert page.locator("#id_comment_helptext").inner_text() == "26 / 2000"
     page.get_by_role("button", name="Send feedback").click()
     page.wait_for_url("**/thanks/")
-    assert "Thank you for your feedback." in page.content()
+    shows(page, "Thank you for your feedback.")
     assert_accessible(page, "thanks")
     screenshot(page, "thanks-en")
     answer = Response.objects.get(invitation=invitation)
@@ -94,7 +101,7 @@ def test_a_customer_asks_to_be_asked_later(emailed: object, page: object) -> Non
     link, invitation = emailed()
     page.goto(link)
     page.get_by_role("button", name="In 14 days").click()
-    assert "We'll ask once more on" in page.content()
+    shows(page, "We'll ask once more on")
     assert_accessible(page, "asked later")
     screenshot(page, "later-en")
     invitation.refresh_from_db()
@@ -107,7 +114,7 @@ def test_a_customer_says_no_thanks(emailed: object, page: object) -> None:
     link, invitation = emailed()
     page.goto(link)
     page.get_by_role("button", name="No thanks").click()
-    assert "We won't ask about this order again." in page.content()
+    shows(page, "We won't ask about this order again.")
     assert_accessible(page, "declined")
     screenshot(page, "declined-en")
     invitation.refresh_from_db()
@@ -122,13 +129,13 @@ def test_a_customer_stops_all_invitations_and_undoes_it(emailed: object, page: o
     customer = Customer.objects.get(pk=invitation.customer_id)
     assert customer.invitations_stopped_at is None  # opening the page changes nothing
     page.get_by_role("button", name="Stop all invitations").click()
-    assert "You won't receive invitations any more." in page.content()
+    shows(page, "You won't receive invitations any more.")
     assert_accessible(page, "stopped")
     screenshot(page, "stopped-en")
     customer.refresh_from_db()
     assert customer.invitations_stopped_at is not None
     page.get_by_role("button", name="Undo").click()
-    assert "Invitations are back on." in page.content()
+    shows(page, "Invitations are back on.")
     assert_accessible(page, "resumed")
     customer.refresh_from_db()
     assert customer.invitations_stopped_at is None
@@ -156,7 +163,7 @@ def test_the_form_works_with_the_keyboard_alone(emailed: object, page: object) -
     tab_to(page, "button[value=send]")
     page.keyboard.press("Enter")
     page.wait_for_url("**/thanks/")
-    assert "someone from our team will contact you" in page.content()
+    shows(page, "someone from our team will contact you")
     answer = Response.objects.get(invitation=invitation)
     assert (answer.rating, answer.comment, answer.contact_requested) == (
         4,
@@ -173,12 +180,12 @@ def test_a_spanish_customer_gets_spanish_pages(emailed: object, page: object) ->
     assert_accessible(page, "page es")
     screenshot(page, "page-es")
     page.get_by_role("button", name="Enviar opinión").click()
-    assert "Elige una valoración del 1 al 5." in page.content()
+    shows(page, "Elige una valoración del 1 al 5.")
     assert_accessible(page, "error es")
     page.get_by_label("5 — excelente").check()
     page.get_by_role("button", name="Enviar opinión").click()
     page.wait_for_url("**/thanks/")
-    assert "Gracias por tu opinión." in page.content()
+    shows(page, "Gracias por tu opinión.")
     assert_accessible(page, "thanks es")
     screenshot(page, "thanks-es")
     for path, heading in (
