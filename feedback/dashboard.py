@@ -33,7 +33,8 @@ NOT_SENT_STATES = (State.SUPPRESSED, State.SEND_FAILED, State.SEND_UNKNOWN)
 
 DEFINITIONS = {
     "sent": "Invitation emails accepted by the mail server in the period.",
-    "response_rate": "Responses to the invitations sent in the period ÷ those invitations.",
+    "response_rate": "Responses to the invitations sent in the period ÷ those invitations; "
+    "the newest can still be answered while their link is valid.",
     "csat": "Share of ratings submitted in the period that are 4 or 5 stars.",
     "average": "Mean star rating (1–5) of the responses submitted in the period.",
     "distribution": "How many responses submitted in the period gave each star rating.",
@@ -51,7 +52,7 @@ DEFINITIONS = {
     "products": "Responses submitted in the period, by product in the order; an order with "
     f"several products counts for each. Fewer than {SMALL_SAMPLE} answers: a small sample.",
     "weekly": "Per week (Monday to Sunday): invitations sent and their response rate, and the "
-    "CSAT of the ratings submitted that week.",
+    "CSAT of the ratings submitted that week. The last week may still be under way.",
     "comments": "The newest comments submitted in the period.",
 }
 
