@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from feedback.models import Customer, Invitation, Order, Response
+from feedback.models import Customer, Invitation, Order, PolicyVersion, Response
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,9 @@ def test_it_seeds_months_of_data_once_and_prints_a_working_link(client: Client) 
     assert len(months) >= 4
     seed()
     assert counts() == seeded
+    # The story's sampling trial is in the policy's history, once.
+    trial = PolicyVersion.objects.order_by("changed_at").values_list("changes", flat=True)
+    assert [c["sample_percent"]["after"] for c in trial] == [70, 100]
 
     assert "demo-feedback" in first
     link = re.search(r"https?://\S+/f/\S+/", first).group(0)

@@ -29,9 +29,11 @@ from feedback.models import (
     InvitationPolicy,
     Order,
     OrderItem,
+    PolicyVersion,
     Response,
 )
 from feedback.policy import SEND, Decision, Facts, PolicyRules, customer_zone, decide
+from feedback.services.policy import policy_snapshot
 
 State = Invitation.State
 
@@ -244,7 +246,28 @@ def demo_data_ensure(*, user: AbstractUser, now: datetime) -> dict[str, int]:
     stories = _plan_orders(rng, customers, now)
     _replay(rng, stories, now)
     stories += _plan_live_orders(customers[-LIVE_ORDERS:], now, first=len(stories) + 1)
+    _remember_sampling_trial(user, now)
     return _save(customers, stories, user)
+
+
+def _remember_sampling_trial(user: AbstractUser, now: datetime) -> None:
+    """The month ops invited 70% of orders (see _rules_at), as the policy's audit history."""
+    if PolicyVersion.objects.exists():
+        return  # a real history, or this demo's: keep it
+    policy = InvitationPolicy.live()
+    snapshot = policy_snapshot(policy)
+    usual = snapshot["sample_percent"]
+    for days_ago, before, after in ((150, usual, 70), (120, 70, usual)):
+        version = PolicyVersion.objects.create(
+            policy=policy,
+            changed_by=user,
+            changes={"sample_percent": {"before": before, "after": after}},
+            snapshot={**snapshot, "sample_percent": after},
+        )
+        # changed_at is set on creation; the story happened months ago.
+        PolicyVersion.objects.filter(pk=version.pk).update(
+            changed_at=now - timedelta(days=days_ago)
+        )
 
 
 # Customers
