@@ -20,7 +20,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import psycopg
-from psycopg import sql
 
 from bench import common
 
@@ -117,10 +116,6 @@ def export_peak(days: str) -> dict[str, object]:
 
 
 # --- the data set ------------------------------------------------------------------------
-
-
-def _connect(env: dict[str, str]) -> psycopg.Connection:
-    return psycopg.connect(env["DATABASE_URL"], autocommit=True, connect_timeout=5)
 
 
 def _is_loaded(conn: psycopg.Connection) -> bool:
@@ -251,33 +246,12 @@ def _load(conn: psycopg.Connection) -> None:
         "skus": SKUS,
         "days": HISTORY_DAYS,
     }
-    with conn.transaction():
-        # Consistent by construction: skip the per-row foreign-key triggers (superuser).
-        conn.execute("SET LOCAL session_replication_role = replica")
-        conn.execute(
-            sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-                sql.SQL(", ").join(map(sql.Identifier, TABLES))
-            )
-        )
-        for number, statement in enumerate(STATEMENTS, start=1):
-            start = time.monotonic()
-            conn.execute(statement, params)
-            common.info(f"load step {number}/{len(STATEMENTS)}: {time.monotonic() - start:.0f}s")
-        for table in TABLES:
-            conn.execute(
-                sql.SQL(
-                    "SELECT setval(pg_get_serial_sequence({table}, 'id'), "
-                    "(SELECT coalesce(max(id), 1) FROM {ident}))"
-                ).format(table=sql.Literal(table), ident=sql.Identifier(table))
-            )
-    conn.execute(
-        sql.SQL("VACUUM ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, TABLES)))
-    )
+    common.load_generated(conn, TABLES, STATEMENTS, params)
 
 
 def prepared_env() -> dict[str, str]:
     env = dict(common.bench_env_for(DATABASE))
-    with _connect(env) as conn:
+    with common.connect(env) as conn:
         if not _is_loaded(conn):
             start = time.monotonic()
             _load(conn)

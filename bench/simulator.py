@@ -13,7 +13,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from psycopg import sql
 
 from bench import common
 
@@ -63,10 +62,6 @@ def measure(days: str, repetitions: str) -> dict[str, object]:
 # --- the data set ------------------------------------------------------------------------
 
 
-def _admin(env: dict[str, str]) -> psycopg.Connection:
-    return psycopg.connect(env["DATABASE_URL"], autocommit=True, connect_timeout=5)
-
-
 def _is_loaded(conn: psycopg.Connection) -> bool:
     row = conn.execute(
         "SELECT (SELECT count(*) FROM feedback_order), "
@@ -83,23 +78,12 @@ def _load(conn: psycopg.Connection) -> None:
         "earlier": EARLIER_INVITATIONS,
         "spacing": timedelta(days=PERIOD_DAYS) / ORDERS,
     }
-    with conn.transaction():
-        # Consistent by construction: skip the per-row foreign-key triggers.
-        conn.execute("SET LOCAL session_replication_role = replica")
-        conn.execute(
-            "TRUNCATE feedback_customer, feedback_order, feedback_invitation "
-            "RESTART IDENTITY CASCADE"
-        )
-        for statement in (INSERT_CUSTOMERS, INSERT_ORDERS, INSERT_EARLIER):
-            conn.execute(statement, params)
-        for table in ("feedback_customer", "feedback_order", "feedback_invitation"):
-            conn.execute(
-                sql.SQL(
-                    "SELECT setval(pg_get_serial_sequence({table}, 'id'), "
-                    "(SELECT max(id) FROM {ident}))"
-                ).format(table=sql.Literal(table), ident=sql.Identifier(table))
-            )
-    conn.execute("VACUUM ANALYZE feedback_customer, feedback_order, feedback_invitation")
+    common.load_generated(
+        conn,
+        ["feedback_customer", "feedback_order", "feedback_invitation"],
+        [INSERT_CUSTOMERS, INSERT_ORDERS, INSERT_EARLIER],
+        params,
+    )
 
 
 # One in 50 without email, one in 40 stopped all invitations; consent: one in 20 said no,
@@ -154,7 +138,7 @@ FROM earlier
 
 def prepared_env() -> dict[str, str]:
     env = dict(common.bench_env_for(DATABASE))
-    with _admin(env) as conn:
+    with common.connect(env) as conn:
         if not _is_loaded(conn):
             began = time.monotonic()
             _load(conn)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg import sql
 
 from bench import common
 
@@ -99,10 +98,6 @@ def _scan_summary(node: dict[str, object]) -> str:
 # --- the data sets -----------------------------------------------------------------------
 
 
-def _admin(env: dict[str, str]) -> psycopg.Connection:
-    return psycopg.connect(env["DATABASE_URL"], autocommit=True, connect_timeout=5)
-
-
 def _is_loaded(conn: psycopg.Connection, filler: int) -> bool:
     row = conn.execute(
         "SELECT count(*), count(*) FILTER (WHERE state = 'scheduled' AND due_at <= %s) "
@@ -122,25 +117,12 @@ def _load(conn: psycopg.Connection, filler: int) -> None:
     total = filler + DUE
     customers = max(total // ORDERS_PER_CUSTOMER, 1)
     params = {"now": REFERENCE_NOW, "customers": customers, "total": total, "filler": filler}
-    with conn.transaction():
-        # The rows are consistent by construction: skip the per-row foreign-key triggers
-        # (52 s -> 36 s for the million). Needs a superuser, as the bench's postgres is.
-        conn.execute("SET LOCAL session_replication_role = replica")
-        conn.execute(
-            "TRUNCATE feedback_customer, feedback_order, feedback_invitation "
-            "RESTART IDENTITY CASCADE"
-        )
-        for statement in (INSERT_CUSTOMERS, INSERT_ORDERS, INSERT_INVITATIONS):
-            conn.execute(statement, params)
-        for table in ("feedback_customer", "feedback_order", "feedback_invitation"):
-            conn.execute(
-                sql.SQL(
-                    "SELECT setval(pg_get_serial_sequence({table}, 'id'), "
-                    "(SELECT max(id) FROM {ident}))"
-                ).format(table=sql.Literal(table), ident=sql.Identifier(table))
-            )
-    # Fresh statistics, and no autovacuum wandering in during the measurement.
-    conn.execute("VACUUM ANALYZE feedback_customer, feedback_order, feedback_invitation")
+    common.load_generated(
+        conn,
+        ["feedback_customer", "feedback_order", "feedback_invitation"],
+        [INSERT_CUSTOMERS, INSERT_ORDERS, INSERT_INVITATIONS],
+        params,
+    )
 
 
 INSERT_CUSTOMERS = """
@@ -187,7 +169,7 @@ def prepared_env(filler: int) -> dict[str, str]:
     """The environment for the data set of this size: loaded if missing or incomplete,
     else vacuumed, so that the dead rows earlier runs left do not weigh on this one."""
     env = dict(common.bench_env_for(DATABASES[filler]))
-    with _admin(env) as conn:
+    with common.connect(env) as conn:
         start = time.monotonic()
         if _is_loaded(conn, filler):
             conn.execute(
