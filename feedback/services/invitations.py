@@ -7,6 +7,7 @@ message is recorded in EmailLog and committed as `sending` before any SMTP talk.
 import itertools
 import logging
 import smtplib
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -251,7 +252,6 @@ class Attempt:
     previous_last_invited_at: datetime | None
     counted_day: object = None
     error: Exception | None = None
-    items: list[OrderItem] = field(default_factory=list)
 
 
 def invitation_send_batch(*, invitation_ids: list[int]) -> BatchResult:
@@ -264,13 +264,14 @@ def invitation_send_batch(*, invitation_ids: list[int]) -> BatchResult:
     """
     result = BatchResult()
     rules = live_rules()  # one read per batch; a batch takes seconds
+    items = _items_by_order(invitation_ids)
     connection = get_connection()
     try:
         size = settings.INVITATION_SEND_CHUNK
         for start in range(0, len(invitation_ids), size):
             chunk = invitation_ids[start : start + size]
             attempts = _begin(chunk, rules, timezone.now(), result)
-            outcomes = [(attempt, _deliver(connection, attempt)) for attempt in attempts]
+            outcomes = [(attempt, _deliver(connection, attempt, items)) for attempt in attempts]
             for outcome in _finish(outcomes):
                 result.add(outcome)
     finally:
@@ -278,12 +279,22 @@ def invitation_send_batch(*, invitation_ids: list[int]) -> BatchResult:
     return result
 
 
-def _deliver(connection: BaseEmailBackend, attempt: Attempt) -> str:
+def _items_by_order(invitation_ids: list[int]) -> dict[int, list[OrderItem]]:
+    """The batch's order items, for the emails, in one read."""
+    items = defaultdict(list)
+    for item in OrderItem.objects.filter(order__invitation__in=invitation_ids).order_by("pk"):
+        items[item.order_id].append(item)
+    return items
+
+
+def _deliver(
+    connection: BaseEmailBackend, attempt: Attempt, items: dict[int, list[OrderItem]]
+) -> str:
     message = emails.invitation_message(
         attempt.invitation,
         kind=attempt.log.kind,
         message_id=attempt.log.message_id,
-        items=attempt.items,
+        items=items.get(attempt.invitation.order_id, []),
     )
     try:
         connection.open()
@@ -329,15 +340,7 @@ def _begin(ids: list[int], rules: PolicyRules, now: datetime, result: BatchResul
         else:
             attempts.append(_attempt(invitation, rules, now, counted_day=outcome))
     _mark_sending(attempts, now)
-    _add_items(attempts)
     return attempts
-
-
-def _add_items(attempts: list[Attempt]) -> None:
-    """The chunk's order items for the emails, in one query."""
-    by_order = {attempt.invitation.order_id: attempt.items for attempt in attempts}
-    for item in OrderItem.objects.filter(order_id__in=by_order).order_by("pk"):
-        by_order[item.order_id].append(item)
 
 
 def _check(invitation: Invitation, rules: PolicyRules, now: datetime) -> str | object:
