@@ -5,10 +5,11 @@ What is compared:
 - pipeline: the time from publishing the sweep task on Redis (as beat does) until the
   SMTP server has all 5,000 invitations, then checked sent exactly once, in the database
   and on the wire. It is the real pipeline: Redis as broker, a real `celery -A portal
-  worker` with the concurrency the Procfile runs (two processes), claiming batches of 100,
-  and for each invitation the row locks, the rules checked again, the EmailLog row, the
-  three templates, the MIME message and one SMTP connection per batch; PostgreSQL
-  throughout.
+  worker` run as README's "Running at scale" runs it in production (`--concurrency 4`),
+  claiming batches of 100, and for each invitation the row locks, the rules checked again,
+  the EmailLog row, the three templates, the MIME message and one SMTP connection per
+  batch; PostgreSQL throughout. `BENCH_WORKER_CONCURRENCY=2` measures the two processes
+  `make run` (the Procfile) starts.
 - raw: one invitation rendered once, and its bytes sent 5,000 times by smtplib over one
   connection, from a process of its own; the loop alone is timed, after 200 messages of
   warm-up on the same connection.
@@ -20,7 +21,10 @@ The machine's load drifts (other work shares its two cores), so the run alternat
 pipeline, raw, pipeline, raw, pipeline, raw. Each round's ratio is its pipeline rate over
 the mean of the raw rates just before and just after it, and the printed ratio is the
 median of the rounds' ratios. A warm-up of 200 invitations through the pipeline, not
-timed, goes first, as a worker that has been up a while would be.
+timed, goes first, as a worker that has been up a while would be. Each round starts from
+freshly seeded and vacuumed tables. Every process the bench starts (server, worker, raw
+client) runs at nice -10 where allowed, so that other work on the machine disturbs both
+sides less; PostgreSQL and Redis run as they are.
 """
 
 import logging
@@ -63,15 +67,11 @@ TIMEOUT_SECONDS = 300.0
 STALL_SECONDS = 60.0
 
 
-def procfile_concurrency() -> int:
-    """The worker concurrency the Procfile runs; Celery's default (one per CPU) without."""
-    procfile = (common.BASE_DIR / "Procfile").read_text()
-    worker = re.search(r"^worker:.*$", procfile, re.MULTILINE)
-    option = re.search(r"--concurrency[= ](\d+)", worker.group(0) if worker else "")
-    return int(option.group(1)) if option else os.cpu_count() or 1
-
-
-CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", 0)) or procfile_concurrency()
+# As README's "Running at scale" runs the workers: more processes than cores, since a
+# sending worker spends most of each message waiting on the SMTP server and PostgreSQL.
+CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", 4))
+# Raised scheduling priority for everything the bench starts (needs root; else none).
+NICE = -10
 WORKER_OPTIONS = [
     f"--queues={QUEUE}",
     f"--hostname={QUEUE}@%h",
@@ -434,12 +434,13 @@ BATCH_DONE = re.compile(rb"invitation_send_batch\[[^\]]+\] succeeded in ([\d.]+)
 
 @dataclass(frozen=True)
 class PipelineRun:
+    count: int
     seconds: float
     batch_seconds: list[float]
 
     @property
     def rate(self) -> float:
-        return COUNT / self.seconds
+        return self.count / self.seconds
 
 
 def run_pipeline(server: SmtpServer, log: IO[bytes], count: int) -> PipelineRun:
@@ -454,7 +455,7 @@ def run_pipeline(server: SmtpServer, log: IO[bytes], count: int) -> PipelineRun:
     verify(server, count)
     log.seek(log_start)
     batches = [float(s) for s in BATCH_DONE.findall(log.read())]
-    return PipelineRun(seconds, batches)
+    return PipelineRun(count, seconds, batches)
 
 
 def verify(server: SmtpServer, count: int) -> None:
@@ -498,14 +499,24 @@ def run_raw(server: SmtpServer) -> RawRun:
     return RawRun(raw["seconds"], int(raw["bytes"]))
 
 
+@contextmanager
+def raised_priority() -> Iterator[int]:
+    """This process at NICE while the benchmark runs, and so every process it starts;
+    yields the niceness in effect."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, NICE)
+    except PermissionError:
+        common.info(f"cannot run at nice {NICE}: measuring at nice {before}")
+    try:
+        yield os.getpriority(os.PRIO_PROCESS, 0)
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
+
+
 def run() -> list[common.Result]:
-    with smtp_server() as server, celery_worker(worker_env(server.port)) as log:
-        run_pipeline(server, log, PIPELINE_WARMUP)  # also leaves an invitation for raw
-        raws = [run_raw(server)]
-        pipelines = []
-        for _ in range(ROUNDS):
-            pipelines.append(run_pipeline(server, log, COUNT))
-            raws.append(run_raw(server))
+    with raised_priority() as nice:
+        pipelines, raws = run_rounds()
     ratios = [
         pipeline.rate / statistics.mean([before.rate, after.rate])
         for pipeline, before, after in zip(pipelines, raws[:-1], raws[1:], strict=True)
@@ -517,6 +528,18 @@ def run() -> list[common.Result]:
         f"pipeline {', '.join(f'{p.rate:.0f}' for p in pipelines)} msg/s, "
         f"raw smtplib {', '.join(f'{r.rate:.0f}' for r in raws)} msg/s; "
         f"{COUNT} messages of {raws[0].size / 1000:.1f} kB, batches of {BATCH_SIZE}, "
-        f"{CONCURRENCY} worker processes at {per_message_ms:.1f} ms/msg each"
+        f"{CONCURRENCY} worker processes at {per_message_ms:.1f} ms/msg each; nice {nice}"
     )
     return [common.Result(NAME, statistics.median(ratios), detail)]
+
+
+def run_rounds() -> tuple[list[PipelineRun], list[RawRun]]:
+    """raw, then ROUNDS times pipeline and raw, after a pipeline warm-up."""
+    with smtp_server() as server, celery_worker(worker_env(server.port)) as log:
+        run_pipeline(server, log, PIPELINE_WARMUP)  # also leaves an invitation for raw
+        raws = [run_raw(server)]
+        pipelines = []
+        for _ in range(ROUNDS):
+            pipelines.append(run_pipeline(server, log, COUNT))
+            raws.append(run_raw(server))
+    return pipelines, raws
