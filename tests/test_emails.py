@@ -1,8 +1,11 @@
 """The invitation email: neutral, complete, in the customer's language."""
 
+import email
 import re
+from email.policy import default as default_policy
 
 import pytest
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from feedback import emails, tokens
@@ -77,3 +80,29 @@ def test_the_later_email_says_it_is_the_only_one() -> None:
     _invitation, message = message_for(kind="later")
     assert message.subject.startswith("As you asked")
     assert "This is the only time we will ask." in message.body
+
+
+@pytest.mark.parametrize(
+    ("locale", "name"),
+    [("en", "Ana"), ("es", "José Ñúñez"), ("en", "A very long name " * 6)],
+)
+def test_it_writes_the_message_byte_for_byte_as_django_would(locale: str, name: str) -> None:
+    """The invitation takes a shortcut through the MIME writer; mail clients must get the
+    same bytes as from Django's own message (bar the random MIME boundary)."""
+    customer = CustomerFactory(locale=locale, name=name)
+    invitation = InvitationFactory(order=OrderFactory(customer=customer))
+    ours = emails.invitation_message(invitation, kind="invitation", message_id="<m1@testserver>")
+    django = EmailMultiAlternatives(
+        ours.subject, ours.body, to=ours.to, headers={**ours.extra_headers, "Date": "d"}
+    )
+    django.attach_alternative(ours.alternatives[0].content, "text/html")
+    ours.extra_headers["Date"] = "d"
+
+    def wire(message: EmailMultiAlternatives) -> bytes:
+        raw = message.message().as_bytes(linesep="\r\n")
+        return re.sub(rb"={15}\d+==|=_[0-9a-f]{32}", b"BOUNDARY", raw)
+
+    assert wire(ours) == wire(django)
+    received = email.message_from_bytes(ours.message().as_bytes(), policy=default_policy)
+    assert received["Subject"] == ours.subject
+    assert received.get_body(("html",)).get_content() == ours.alternatives[0].content
