@@ -76,7 +76,7 @@ def invitation_message(
     items: Sequence[OrderItem] | None = None,
 ) -> "InvitationEmail":
     """The invitation's email; `items` are its order's, when the caller has them already
-    (a send batch reads a whole chunk's in one query)."""
+    (a send batch reads all of its orders' items in one query)."""
     customer = invitation.customer
     links = invitation_links(invitation)
     context = {
