@@ -49,6 +49,17 @@ def test_it_lists_the_items_the_expiry_and_every_choice() -> None:
     assert message.subject == f"How was your order {invitation.order.external_id}?"
 
 
+def test_an_order_id_or_name_with_markup_characters_reads_as_written() -> None:
+    customer = CustomerFactory(name="Ana & Bo <Shop>")
+    order = OrderFactory(customer=customer, external_id="A&B-<7>", delivered_at=timezone.now())
+    invitation = InvitationFactory(order=order)
+    message = emails.invitation_message(invitation, kind="invitation", message_id="<m@t>")
+    text, html = bodies(message)
+    assert message.subject == "How was your order A&B-<7>?"
+    assert "Hello Ana & Bo <Shop>," in text and "A&B-<7>" in text
+    assert "A&amp;B-&lt;7&gt;" in html and "<7>" not in html
+
+
 def test_it_carries_one_click_unsubscribe_headers() -> None:
     invitation, message = message_for()
     token = tokens.token_for(invitation.token_nonce)
