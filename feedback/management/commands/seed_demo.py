@@ -268,6 +268,8 @@ def _remember_sampling_trial(user: AbstractUser, now: datetime) -> None:
         PolicyVersion.objects.filter(pk=version.pk).update(
             changed_at=now - timedelta(days=days_ago)
         )
+    # The policy reads as last changed then, as its history says.
+    InvitationPolicy.objects.filter(pk=policy.pk).update(updated_at=now - timedelta(days=120))
 
 
 # Customers
