@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -382,3 +382,20 @@ def load_generated(
     conn.execute(
         sql.SQL("VACUUM ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables)))
     )
+
+
+def dataset_env(
+    database: str,
+    is_loaded: Callable[[psycopg.Connection], bool],
+    load: Callable[[psycopg.Connection], None],
+    what: str,
+) -> dict[str, str]:
+    """The environment for a kept data set in its own database, loaded only when missing
+    (or incomplete): large data sets are generated once and reused across runs."""
+    env = dict(bench_env_for(database))
+    with connect(env) as conn:
+        if not is_loaded(conn):
+            start = time.monotonic()
+            load(conn)
+            info(f"loaded {what} in {time.monotonic() - start:.0f}s")
+    return env

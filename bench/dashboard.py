@@ -250,13 +250,7 @@ def _load(conn: psycopg.Connection) -> None:
 
 
 def prepared_env() -> dict[str, str]:
-    env = dict(common.bench_env_for(DATABASE))
-    with common.connect(env) as conn:
-        if not _is_loaded(conn):
-            start = time.monotonic()
-            _load(conn)
-            common.info(f"loaded the dashboard data set in {time.monotonic() - start:.0f}s")
-    return env
+    return common.dataset_env(DATABASE, _is_loaded, _load, "the dashboard data set")
 
 
 # --- the benchmark -----------------------------------------------------------------------

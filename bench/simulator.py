@@ -137,13 +137,7 @@ FROM earlier
 
 
 def prepared_env() -> dict[str, str]:
-    env = dict(common.bench_env_for(DATABASE))
-    with common.connect(env) as conn:
-        if not _is_loaded(conn):
-            began = time.monotonic()
-            _load(conn)
-            common.info(f"loaded {ORDERS:,} orders in {time.monotonic() - began:.0f}s")
-    return env
+    return common.dataset_env(DATABASE, _is_loaded, _load, f"{ORDERS:,} orders")
 
 
 # --- the benchmark -----------------------------------------------------------------------
