@@ -134,28 +134,25 @@ def channel_choices() -> list[str]:
 # Filtered base querysets
 
 
-def _has_sku(sku: str, order_ref: str) -> Exists:
-    # EXISTS rather than a join: an order listing the SKU twice still counts once.
-    return Exists(OrderItem.objects.filter(order=OuterRef(order_ref), sku=sku))
+def _narrowed(rows: QuerySet, filters: Filters, order: str) -> QuerySet:
+    """Rows whose order (reached by the `order` path) is in the channel and has the SKU."""
+    if filters.channel:
+        rows = rows.filter(**{f"{order}__channel": filters.channel})
+    if filters.sku:
+        # EXISTS rather than a join: an order listing the SKU twice still counts once.
+        items = OrderItem.objects.filter(order=OuterRef(f"{order}_id"), sku=filters.sku)
+        rows = rows.filter(Exists(items))
+    return rows
 
 
 def invitations(filters: Filters) -> QuerySet[Invitation]:
-    rows = Invitation.objects.all()
-    if filters.channel:
-        rows = rows.filter(order__channel=filters.channel)
-    if filters.sku:
-        rows = rows.filter(_has_sku(filters.sku, "order_id"))
-    return rows
+    return _narrowed(Invitation.objects.all(), filters, "order")
 
 
 def responses(filters: Filters) -> QuerySet[Response]:
     """Responses submitted in the period, narrowed by channel and product."""
     rows = Response.objects.filter(submitted_at__gte=filters.start, submitted_at__lt=filters.end)
-    if filters.channel:
-        rows = rows.filter(invitation__order__channel=filters.channel)
-    if filters.sku:
-        rows = rows.filter(_has_sku(filters.sku, "invitation__order_id"))
-    return rows
+    return _narrowed(rows, filters, "invitation__order")
 
 
 def sent_in_period(filters: Filters) -> QuerySet[Invitation]:
