@@ -1,8 +1,11 @@
 """Sending over a real SMTP server: refusals, ambiguity, stale claims, caps and cooldowns."""
 
+import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from feedback import services
@@ -139,6 +142,40 @@ def test_it_sends_nothing_to_a_customer_who_stopped_after_the_claim(
     Customer.objects.filter(pk=invitation.customer_id).update(invitations_stopped_at=timezone.now())
     assert services.invitation_send_batch(invitation_ids=ids).suppressed == 1
     assert smtp_settings.count() == 0
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_a_claimed_invitation_that_another_sweep_holds_for_a_moment(
+    smtp_settings: SmtpSink,
+) -> None:
+    # Another sweep's claim query can keep a lock on a row it saw us claim. The batch
+    # waits for it rather than leaving the customer's invitation until the lease runs out.
+    invitation = deliver()
+    ids = services.invitation_claim_due(now=timezone.now(), batch_size=10)
+    db = connection.settings_dict
+    locked, release = threading.Event(), threading.Event()
+
+    def other_sweep() -> None:
+        with psycopg.connect(
+            host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]
+        ) as other:
+            other.execute(
+                "SELECT id FROM feedback_invitation WHERE id = %s FOR UPDATE", [invitation.pk]
+            )
+            locked.set()
+            release.wait(10)
+            other.commit()
+
+    holder = threading.Thread(target=other_sweep)
+    holder.start()
+    assert locked.wait(10)
+    threading.Timer(0.5, release.set).start()
+    result = services.invitation_send_batch(invitation_ids=ids)
+    holder.join(10)
+    invitation.refresh_from_db()
+    assert (result.sent, result.skipped, invitation.state) == (1, 0, State.SENT)
+    assert smtp_settings.to(invitation.customer.email)
 
 
 def test_changing_the_policy_never_resends(smtp_settings: SmtpSink) -> None:

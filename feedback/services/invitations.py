@@ -319,6 +319,10 @@ def _begin(ids: list[int], rules: PolicyRules, now: datetime, result: BatchResul
     # Customers first (in id order), then invitations: the order every writer locks in, so
     # a send and a "stop all" wait for each other instead of deadlocking. The customer's
     # lock also serialises their sends, which is what makes the cooldown hold.
+    # The invitations are waited for, never skipped: another sweep's claim query can hold
+    # a row it has just seen claimed by us (PostgreSQL keeps the lock of a row that failed
+    # its recheck until that transaction ends), and a skipped row would sit out its lease.
+    # A row another sender took meanwhile fails `state=scheduled` once its lock is free.
     customers = (
         Customer.objects.select_for_update()
         .filter(pk__in=waiting.values("customer_id"))
@@ -326,11 +330,11 @@ def _begin(ids: list[int], rules: PolicyRules, now: datetime, result: BatchResul
     )
     customers = {customer.pk: customer for customer in customers}
     invitations = list(
-        waiting.select_for_update(skip_locked=True, of=("self",))
+        waiting.select_for_update(of=("self",))
         .select_related("order")
         .order_by("pk")
     )
-    result.skipped += len(ids) - len(invitations)  # sent, answered or someone else's
+    result.skipped += len(ids) - len(invitations)  # sent, answered or sent by someone else
     attempts = []
     for invitation in invitations:
         invitation.customer = invitation.order.customer = customers[invitation.customer_id]
