@@ -1,10 +1,15 @@
 """Reads for pages."""
 
+import functools
 import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.query import get_related_populators
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from feedback import tokens
 from feedback.models import Invitation, InvitationPolicy
@@ -16,11 +21,52 @@ def invitation_by_token(token: str) -> Invitation | None:
     One query; the order's items are read only by the pages that show them."""
     if not token or len(token) > 100:
         return None
-    # token_hash is unique: no ORDER BY needed, unlike .first().
-    found = Invitation.objects.select_related("customer", "order", "response").filter(
-        token_hash=tokens.token_hash(token)
-    )[:1]
-    return next(iter(found), None)
+    return _token_lookup(DEFAULT_DB_ALIAS).get(tokens.token_hash(token))
+
+
+class _CompiledLookup:
+    """invitation_by_token's query, compiled once per process.
+
+    Compiling a select_related() query costs more than running it (about 0.7 ms against
+    0.4 here), and it is the same SQL for every link: only the hash differs. The rows
+    become instances exactly as QuerySet iteration makes them (Django's ModelIterable),
+    with the same converters and the same related-object caches."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        # token_hash is unique: no ORDER BY needed, unlike .first().
+        queryset = Invitation.objects.using(alias).select_related("customer", "order", "response")
+        compiler = queryset.filter(token_hash="")[:1].query.get_compiler(using=alias)
+        self.sql, _params = compiler.as_sql()
+        klass_info, select = compiler.klass_info, compiler.select
+        first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1]
+        self.own = slice(first, last + 1)
+        self.attnames = [column[0].target.attname for column in select[self.own]]
+        self.related = get_related_populators(klass_info, select, alias)
+        self.compiler = compiler
+
+    def get(self, token_hash: str) -> Invitation | None:
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(self.sql, [token_hash])
+            rows = cursor.fetchmany(1)
+        for row in self.compiler.results_iter(results=[rows]):
+            invitation = Invitation.from_db(self.alias, self.attnames, row[self.own])
+            for populator in self.related:
+                populator.populate(row, invitation)
+            return invitation
+        return None
+
+
+@functools.cache
+def _token_lookup(alias: str) -> _CompiledLookup:
+    return _CompiledLookup(alias)
+
+
+def answer_editable(submitted_at: datetime | None) -> bool:
+    """May the customer still change an answer submitted then? (None: not answered yet.)"""
+    if submitted_at is None:
+        return True
+    return timezone.now() < submitted_at + timedelta(days=settings.RESPONSE_EDITABLE_DAYS)
 
 
 _page_policy: tuple[float, InvitationPolicy] | None = None

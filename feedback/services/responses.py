@@ -1,4 +1,7 @@
+from datetime import datetime
+
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from feedback.models import FollowUp, Invitation, Response
@@ -9,7 +12,6 @@ State = Invitation.State
 ANSWERABLE = (State.SENT, State.SNOOZED, State.SCHEDULED, State.RESPONDED, State.EXPIRED)
 
 
-@transaction.atomic
 def response_submit(
     *,
     invitation: Invitation,
@@ -34,6 +36,24 @@ def response_submit(
         "quote_allowed": quote_allowed,
     }
     answers = Response.objects.filter(invitation_id=invitation.pk)
+    if _plain_edit(invitation, contact_requested) and answers.update(edited_at=now, **fields):
+        return  # one statement, atomic on its own: nothing else changes
+    with transaction.atomic():
+        _store(invitation, answers, now, fields)
+
+
+def _plain_edit(invitation: Invitation, contact_requested: bool) -> bool:
+    """Is this an edit that changes the answer only? The invitation is already answered,
+    and the contact request neither starts nor ends. Known without a query only from the
+    customer page's lookup; any other caller takes the full path."""
+    if invitation.state != State.RESPONDED or not Invitation.response.is_cached(invitation):
+        return False
+    earlier = getattr(invitation, "response", None)
+    return earlier is not None and not earlier.contact_requested and not contact_requested
+
+
+def _store(invitation: Invitation, answers: QuerySet, now: datetime, fields: dict) -> None:
+    contact_requested = fields["contact_requested"]
     if not answers.update(edited_at=now, **fields):
         try:
             with transaction.atomic():  # a savepoint: the insert may lose a race
