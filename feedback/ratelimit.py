@@ -2,7 +2,7 @@
 sees the same counts, so a token-guessing loop is stopped whichever process it hits."""
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -37,12 +37,34 @@ def client_ip(request: HttpRequest) -> str:
 def allowed(*, count: Sequence[Limit], watch: Sequence[Limit] = ()) -> bool:
     """Count one hit against each limit in `count`; True when none of those, nor any in
     `watch` (looked at, not counted), is over its limit. One round trip on Redis."""
+    return start(count=count, watch=watch).allowed()
+
+
+class Verdict:
+    """Hits sent to the cache, answered when first asked: the caller may do other work
+    (a database read) while Redis counts. Always ask: until then the Redis connection
+    stays out of its pool."""
+
+    def __init__(self, read: Callable[[], bool]) -> None:
+        self._read: Callable[[], bool] | None = read
+        self._allowed = False
+
+    def allowed(self) -> bool:
+        if self._read is not None:
+            read, self._read = self._read, None
+            self._allowed = read()
+        return self._allowed
+
+
+def start(*, count: Sequence[Limit], watch: Sequence[Limit] = ()) -> Verdict:
+    """Like allowed(), but returns at once; the answer is read by Verdict.allowed()."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        return _allowed_on_redis(backend, count, watch)
+        return Verdict(_send_to_redis(backend, count, watch))
     if any((cache.get(limit.bucket) or 0) >= limit.limit for limit in watch):
-        return False
-    return all([hit(limit.key, limit=limit.limit, window=limit.window) for limit in count])
+        return Verdict(lambda: False)
+    verdict = all([hit(limit.key, limit=limit.limit, window=limit.window) for limit in count])
+    return Verdict(lambda: verdict)
 
 
 _clients: dict[int, Redis] = {}
@@ -57,22 +79,42 @@ def _client(backend: RedisCache) -> Redis:
     return _clients[id(pool)]
 
 
-def _allowed_on_redis(backend: RedisCache, count: Sequence[Limit], watch: Sequence[Limit]) -> bool:
-    # Django's RedisCache stores integers as plain Redis integers, so INCR applies to
-    # the values cache.get() reads.
-    pipe = _client(backend).pipeline(transaction=False)
+def _send_to_redis(
+    backend: RedisCache, count: Sequence[Limit], watch: Sequence[Limit]
+) -> Callable[[], bool]:
+    """Send every command in one write, as a pipeline does, and return the function that
+    reads the replies. Django's RedisCache stores integers as plain Redis integers, so
+    INCR applies to the values cache.get() reads."""
+    commands: list[tuple[str | int, ...]] = []
     for limit in watch:
-        pipe.get(backend.make_and_validate_key(limit.bucket))
+        commands.append(("GET", backend.make_and_validate_key(limit.bucket)))
     for limit in count:
         key = backend.make_and_validate_key(limit.bucket)
-        pipe.incr(key)
-        pipe.expire(key, limit.window + 1, nx=True)
-    results = pipe.execute()
-    watched = zip(results[: len(watch)], watch, strict=True)
-    counted = zip(results[len(watch) :: 2], count, strict=True)
-    return all(int(seen or 0) < limit.limit for seen, limit in watched) and all(
-        hits <= limit.limit for hits, limit in counted
-    )
+        commands += [("INCR", key), ("EXPIRE", key, limit.window + 1, "NX")]
+    pool = _client(backend).connection_pool
+    connection = pool.get_connection()
+    try:
+        connection.send_packed_command(connection.pack_commands(commands))
+    except BaseException:
+        connection.disconnect()
+        pool.release(connection)
+        raise
+
+    def read() -> bool:
+        try:
+            replies = [connection.read_response() for _ in commands]
+        except BaseException:
+            connection.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            pool.release(connection)
+        watched = zip(replies[: len(watch)], watch, strict=True)
+        counted = zip(replies[len(watch) :: 2], count, strict=True)
+        return all(int(seen or 0) < limit.limit for seen, limit in watched) and all(
+            hits <= limit.limit for hits, limit in counted
+        )
+
+    return read
 
 
 def hit(key: str, *, limit: int, window: int) -> bool:

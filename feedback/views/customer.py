@@ -14,11 +14,11 @@ from feedback.models import Invitation
 View = Callable[..., HttpResponse]
 
 
-def _limits(request: HttpRequest, token: str) -> bool:
-    """True when this request may go on; counts it against the IP and the token."""
+def _limits(request: HttpRequest, token: str) -> ratelimit.Verdict:
+    """Whether this request may go on; counts it against the IP and the token."""
     ip = ratelimit.client_ip(request)
     window = settings.FEEDBACK_RATE_WINDOW_SECONDS
-    return ratelimit.allowed(
+    return ratelimit.start(
         count=[
             ratelimit.Limit(f"ip:{ip}", settings.FEEDBACK_RATE_PER_IP, window),
             ratelimit.Limit(f"token:{token[:64]}", settings.FEEDBACK_RATE_PER_TOKEN, window),
@@ -40,11 +40,18 @@ def record_miss(request: HttpRequest) -> None:
 def customer_page(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args: object, **kwargs: object) -> HttpResponse:
-        if not _limits(request, token):
+        limits = _limits(request, token)
+        try:
+            # A GET changes nothing: it runs while Redis counts, and is dropped if over
+            # a limit. Anything else waits for the verdict.
+            early = view(request, token, *args, **kwargs) if request.method == "GET" else None
+        finally:
+            allowed = limits.allowed()
+        if not allowed:
             response = render(request, "feedback/too_many.html", status=429)
             response["Retry-After"] = str(settings.FEEDBACK_RATE_WINDOW_SECONDS)
         else:
-            response = view(request, token, *args, **kwargs)
+            response = early if early is not None else view(request, token, *args, **kwargs)
             if response.status_code == 404:
                 record_miss(request)
         # The token is in the URL: never hand it to another site. (Not "no-referrer": with
@@ -60,13 +67,18 @@ def activate_language(request: HttpRequest, invitation: Invitation) -> str | Non
     """The customer's locale, unless they switched on the page (?lang=, then a cookie).
 
     Returns the language to remember in a cookie, if the customer just chose one."""
+    language = page_language(request, invitation.customer.locale)
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    return language if language == request.GET.get("lang") else None
+
+
+def page_language(request: HttpRequest, locale: str) -> str:
+    """The language chosen on the page (?lang=), else remembered (cookie), else the locale."""
     languages = dict(settings.LANGUAGES)
     chosen = request.GET.get("lang")
     remembered = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-    language = next(
-        (lang for lang in (chosen, remembered, invitation.customer.locale) if lang in languages),
+    return next(
+        (lang for lang in (chosen, remembered, locale) if lang in languages),
         settings.LANGUAGE_CODE,
     )
-    translation.activate(language)
-    request.LANGUAGE_CODE = language
-    return language if chosen in languages else None
