@@ -296,12 +296,17 @@ def gunicorn(ready_path: str, workers: int = 2) -> Iterator[int]:
 
 
 def measure(
-    port: int, paths: Mapping[str, str], rounds: int = 500, warmup: int = 50
+    port: int,
+    paths: Mapping[str, str],
+    rounds: int = 500,
+    warmup: int = 50,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, list[float]]:
     """Latency in ms per named path, requests interleaved so drift hits every path alike.
 
     One client, one request at a time: this measures latency, not throughput. The order
-    within a round alternates so no path always follows the same one.
+    within a round alternates so no path always follows the same one. `headers` go with
+    every request, on every path (a browser's cookies, say).
     """
     connections = {name: http.client.HTTPConnection(HOST, port, timeout=10) for name in paths}
     samples: dict[str, list[float]] = {name: [] for name in paths}
@@ -310,7 +315,7 @@ def measure(
         for round_number in range(warmup + rounds):
             order = names if round_number % 2 == 0 else names[::-1]
             for name in order:
-                elapsed_ms = _timed_get(connections[name], paths[name])
+                elapsed_ms = _timed_get(connections[name], paths[name], headers or {})
                 if round_number >= warmup:
                     samples[name].append(elapsed_ms)
     finally:
@@ -319,11 +324,11 @@ def measure(
     return samples
 
 
-def _timed_get(conn: http.client.HTTPConnection, path: str) -> float:
+def _timed_get(conn: http.client.HTTPConnection, path: str, headers: Mapping[str, str]) -> float:
     # http.client reopens the connection by itself when the server closed it (gunicorn's
     # sync workers close after every response), so both paths pay the same connect cost.
     start = time.perf_counter()
-    conn.request("GET", path)
+    conn.request("GET", path, headers=headers)
     response = conn.getresponse()
     response.read()
     elapsed_ms = (time.perf_counter() - start) * 1000

@@ -272,14 +272,15 @@ def processes(smtp_sink: SmtpSink) -> Iterator[Processes]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Rate-limit counters live in the cache, the pages' policy in memory: every test
-    starts with neither."""
+    """Rate-limit counters live in the cache, the pages' policy and kept pages in memory:
+    every test starts with none of them."""
     from django.core.cache import cache
 
-    from feedback import selectors
+    from feedback import page_cache, selectors
 
     cache.clear()
     selectors.forget_page_policy()
+    page_cache.clear()
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -3,17 +3,14 @@
 A GET never changes anything (mail scanners prefetch links); every choice is a POST.
 """
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from feedback import selectors, services
+from feedback import page_cache, selectors, services
 from feedback.forms import ResponseForm, SnoozeForm, response_form_html
 from feedback.models import Invitation, Response
 from feedback.views.customer import activate_language, customer_page
@@ -70,10 +67,7 @@ def _response(invitation: Invitation) -> Response | None:
 
 
 def _editable(response: Response | None) -> bool:
-    if response is None:
-        return True
-    limit = timedelta(days=settings.RESPONSE_EDITABLE_DAYS)
-    return timezone.now() < response.submitted_at + limit
+    return selectors.answer_editable(response.submitted_at if response else None)
 
 
 def _initial(response: Response | None) -> dict:
@@ -123,6 +117,11 @@ class Page:
 @customer_page
 @require_http_methods(["GET", "POST"])
 def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
+    seen = None
+    if request.method == "GET":
+        seen = page_cache.Seen.of(request, token, selectors.policy_for_pages())
+        if seen and (kept := seen.serve(request)):
+            return kept
     invitation = _invitation(token)
     if invitation is None:
         return _not_found(request)
@@ -130,7 +129,10 @@ def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
     if closed := _closed(request, invitation, token):
         return closed
     if request.method == "GET":
-        return page.render(page.response_form())
+        response = page.render(page.response_form())
+        if seen:
+            seen.keep(response)
+        return response
     action = request.POST.get("action", "send")
     if action == "send":
         return _send(page)
