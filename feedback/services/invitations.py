@@ -330,9 +330,7 @@ def _begin(ids: list[int], rules: PolicyRules, now: datetime, result: BatchResul
     )
     customers = {customer.pk: customer for customer in customers}
     invitations = list(
-        waiting.select_for_update(of=("self",))
-        .select_related("order")
-        .order_by("pk")
+        waiting.select_for_update(of=("self",)).select_related("order").order_by("pk")
     )
     result.skipped += len(ids) - len(invitations)  # sent, answered or sent by someone else
     attempts = []
