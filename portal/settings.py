@@ -71,6 +71,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Opening a PostgreSQL connection costs about 8x a simple request here: keep them open.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+    # Django's backend, with a health check that asks the socket before the server.
+    DATABASES["default"]["ENGINE"] = "portal.postgresql"
     # Parameters bound on the server, and a statement run 5 times on a connection is
     # prepared: PostgreSQL then skips planning it, often most of a small query's cost.
     # (Not behind a transaction-mode connection pooler: prepared statements need one
