@@ -9,7 +9,9 @@ from bench import common
 
 NAME = "customer_page_get_vs_bare_p50"
 POST_NAME = "feedback_post_vs_bare_get_p50"
+EDIT_NAME = "feedback_edit_post_vs_bare_get_p50"
 BARE_PATH = "/bench/bare/"
+POST_ROUNDS, POST_WARMUP = 300, 20
 
 
 def seed() -> str:
@@ -67,24 +69,70 @@ def seed() -> str:
     return tokens.token_for(nonce)
 
 
+def seed_unanswered(count: str) -> list[str]:
+    """Runs inside Django: `count` sent, unanswered invitations, each on an order of its
+    own; returns their link tokens. The previous run's are deleted first."""
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from feedback import tokens
+    from feedback.models import Customer, Invitation, Order
+
+    now = timezone.now()
+    nonces = [tokens.new_nonce() for _ in range(int(count))]
+    with transaction.atomic():
+        customer = Customer.objects.get(email="bench-customer@example.com")
+        Order.objects.filter(external_id__startswith="BENCH-ANSWER-").delete()
+        orders = Order.objects.bulk_create(
+            Order(
+                external_id=f"BENCH-ANSWER-{number}",
+                customer=customer,
+                placed_at=now - timedelta(days=10),
+                delivered_at=now - timedelta(days=7),
+                channel="bench",
+            )
+            for number in range(len(nonces))
+        )
+        Invitation.objects.bulk_create(
+            Invitation(
+                order=order,
+                customer=customer,
+                state=Invitation.State.SENT,
+                due_at=now,
+                sent_at=now,
+                expires_at=now + timedelta(days=30),
+                token_nonce=nonce,
+                token_hash=tokens.token_hash(tokens.token_for(nonce)),
+            )
+            for order, nonce in zip(orders, nonces, strict=True)
+        )
+    return [tokens.token_for(nonce) for nonce in nonces]
+
+
 def run() -> list[common.Result]:
     token = common.call_in_django("bench.customer_page:seed")
     assert isinstance(token, str)
+    unanswered = common.call_in_django(
+        "bench.customer_page:seed_unanswered", str(POST_WARMUP + POST_ROUNDS)
+    )
     paths = {"page": f"/f/{token}/", "bare": BARE_PATH}
     with common.gunicorn(ready_path=paths["page"]) as port:
         # A customer's browser sends back the CSRF cookie the page set: both paths get it.
         cookie = _first_visit(port, paths["page"])[1]
         samples = common.measure(port, paths, headers={"Cookie": cookie})
-        posts, bare_for_posts = measure_posts(port, paths["page"])
+        posts = measure_posts(port, paths["page"], [f"/f/{t}/" for t in unanswered])
     page, bare = samples["page"], samples["bare"]
     return [
         common.Result(NAME, common.p50(page) / common.p50(bare), _detail(page, bare)),
-        common.Result(
-            POST_NAME,
-            common.p50(posts) / common.p50(bare_for_posts),
-            _detail(posts, bare_for_posts),
-        ),
+        _ratio(POST_NAME, posts["answer"], posts["bare"]),
+        _ratio(EDIT_NAME, posts["edit"], posts["bare"]),
     ]
+
+
+def _ratio(name: str, measured: list[float], bare: list[float]) -> common.Result:
+    return common.Result(name, common.p50(measured) / common.p50(bare), _detail(measured, bare))
 
 
 def _detail(page: list[float], bare: list[float]) -> str:
@@ -95,19 +143,26 @@ def _detail(page: list[float], bare: list[float]) -> str:
     )
 
 
-def measure_posts(port: int, path: str, rounds: int = 300) -> tuple[list[float], list[float]]:
-    """The feedback POST (a real answer, then edits of it) against the bare GET, interleaved."""
+def measure_posts(port: int, path: str, unanswered: list[str]) -> dict[str, list[float]]:
+    """Feedback POSTs against the bare GET, interleaved: a first answer on each link of
+    `unanswered` (what customers do), and an edit of the answer on `path`."""
     html, cookie = _first_visit(port, path)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     form = http.client.HTTPConnection(common.HOST, port, timeout=10)
     body = urlencode({"csrfmiddlewaretoken": csrf, "action": "send", "rating": "4"})
     headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
-    posts, bare = [], []
-    for _ in range(rounds):
-        posts.append(_timed(form, "POST", path, body, headers, expect=302))
-        bare.append(_timed(form, "GET", BARE_PATH, None, {}, expect=200))
+    samples: dict[str, list[float]] = {"answer": [], "edit": [], "bare": []}
+    for round_number, link in enumerate(unanswered):
+        timed = {
+            "answer": _timed(form, "POST", link, body, headers, expect=302),
+            "edit": _timed(form, "POST", path, body, headers, expect=302),
+            "bare": _timed(form, "GET", BARE_PATH, None, {}, expect=200),
+        }
+        if round_number >= POST_WARMUP:
+            for name, elapsed_ms in timed.items():
+                samples[name].append(elapsed_ms)
     form.close()
-    return posts, bare
+    return samples
 
 
 def _first_visit(port: int, path: str) -> tuple[str, str]:

@@ -38,6 +38,16 @@ def response_submit(
     answers = Response.objects.filter(invitation_id=invitation.pk)
     if _plain_edit(invitation, contact_requested) and answers.update(edited_at=now, **fields):
         return  # one statement, atomic on its own: nothing else changes
+    if _first_answer(invitation):
+        try:
+            with transaction.atomic():
+                answer = Response.objects.create(
+                    invitation_id=invitation.pk, submitted_at=now, **fields
+                )
+                _answered(invitation, answer, now)
+            return
+        except IntegrityError:
+            pass  # another submit (a second tab) stored the answer first: this one edits it
     with transaction.atomic():
         _store(invitation, answers, now, fields)
 
@@ -52,6 +62,14 @@ def _plain_edit(invitation: Invitation, contact_requested: bool) -> bool:
     return earlier is not None and not earlier.contact_requested and not contact_requested
 
 
+def _first_answer(invitation: Invitation) -> bool:
+    """Did the customer page's lookup find no answer yet? Then this submit inserts, with
+    no need to try an update first (a double submit's loser is caught by the unique key)."""
+    return (
+        Invitation.response.is_cached(invitation) and getattr(invitation, "response", None) is None
+    )
+
+
 def _store(invitation: Invitation, answers: QuerySet, now: datetime, fields: dict) -> None:
     contact_requested = fields["contact_requested"]
     if not answers.update(edited_at=now, **fields):
@@ -60,16 +78,27 @@ def _store(invitation: Invitation, answers: QuerySet, now: datetime, fields: dic
                 Response.objects.create(invitation_id=invitation.pk, submitted_at=now, **fields)
         except IntegrityError:
             answers.update(edited_at=now, **fields)
-    if invitation.state != State.RESPONDED:
-        Invitation.objects.filter(pk=invitation.pk, state__in=ANSWERABLE).update(
-            state=State.RESPONDED, responded_at=now, claimed_until=None, updated_at=now
-        )
     if contact_requested:
         FollowUp.objects.get_or_create(response=answers.get())
     elif _had_asked_for_contact(invitation):
         # Unticked in an edit: nobody may contact them now, so the request leaves the
         # queue with its notes; ticking the box again opens a new one.
         FollowUp.objects.filter(response__invitation_id=invitation.pk).delete()
+    _mark_responded(invitation, now)
+
+
+def _answered(invitation: Invitation, answer: Response, now: datetime) -> None:
+    """After a first answer: the invitation is answered; a contact request is queued."""
+    if answer.contact_requested:
+        FollowUp.objects.create(response=answer)
+    _mark_responded(invitation, now)
+
+
+def _mark_responded(invitation: Invitation, now: datetime) -> None:
+    if invitation.state != State.RESPONDED:
+        Invitation.objects.filter(pk=invitation.pk, state__in=ANSWERABLE).update(
+            state=State.RESPONDED, responded_at=now, claimed_until=None, updated_at=now
+        )
 
 
 def _had_asked_for_contact(invitation: Invitation) -> bool:

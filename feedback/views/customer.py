@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 
-from feedback import ratelimit
+from feedback import ratelimit, selectors
 from feedback.models import Invitation
 
 View = Callable[..., HttpResponse]
@@ -37,14 +37,28 @@ def record_miss(request: HttpRequest) -> None:
     ratelimit.hit(misses.key, limit=misses.limit, window=misses.window)
 
 
+def link_invitation(request: HttpRequest, token: str) -> Invitation | None:
+    """The invitation the link's token names, or None; read once per request."""
+    try:
+        return request._link_invitation
+    except AttributeError:
+        request._link_invitation = selectors.invitation_by_token(token)
+        return request._link_invitation
+
+
 def customer_page(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args: object, **kwargs: object) -> HttpResponse:
         limits = _limits(request, token)
+        early = None
         try:
-            # A GET changes nothing: it runs while Redis counts, and is dropped if over
-            # a limit. Anything else waits for the verdict.
-            early = view(request, token, *args, **kwargs) if request.method == "GET" else None
+            # Reads run while Redis counts. A GET changes nothing: it runs whole, and is
+            # dropped if over a limit. Anything else has only its invitation read, and
+            # waits for the verdict before it may change anything.
+            if request.method == "GET":
+                early = view(request, token, *args, **kwargs)
+            else:
+                link_invitation(request, token)
         finally:
             allowed = limits.allowed()
         if not allowed:

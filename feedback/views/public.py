@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from feedback import page_cache, selectors, services
 from feedback.forms import ResponseForm, SnoozeForm, response_form_html
 from feedback.models import Invitation, Response
-from feedback.views.customer import activate_language, customer_page
+from feedback.views.customer import activate_language, customer_page, link_invitation
 
 State = Invitation.State
 # States in which the customer may hold a link (an email was, or may have been, sent).
@@ -28,8 +28,9 @@ LINKED_STATES = {
 }
 
 
-def _invitation(token: str) -> Invitation | None:
-    invitation = selectors.invitation_by_token(token)
+def _invitation(request: HttpRequest, token: str) -> Invitation | None:
+    """The link's invitation, if its page may be shown (an email went out with it)."""
+    invitation = link_invitation(request, token)
     if invitation is None:
         return None
     linked = invitation.state in LINKED_STATES
@@ -55,7 +56,7 @@ def _closed(request: HttpRequest, invitation: Invitation, token: str) -> HttpRes
 def _open(request: HttpRequest, token: str) -> Invitation | HttpResponse:
     """The invitation a choice page acts on, in the customer's language, or the page to
     show instead (unknown link, ended, already declined)."""
-    invitation = _invitation(token)
+    invitation = _invitation(request, token)
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)
@@ -122,7 +123,7 @@ def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
         seen = page_cache.Seen.of(request, token, selectors.policy_for_pages())
         if seen and (kept := seen.serve(request)):
             return kept
-    invitation = _invitation(token)
+    invitation = _invitation(request, token)
     if invitation is None:
         return _not_found(request)
     page = Page(request, invitation, token)
@@ -178,7 +179,7 @@ def _later(page: Page, days: str) -> HttpResponse:
 @customer_page
 @require_http_methods(["GET"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _invitation(token)
+    invitation = _invitation(request, token)
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)
@@ -224,7 +225,7 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
 @customer_page
 @require_http_methods(["GET", "POST"])
 def stop(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = selectors.invitation_by_token(token)
+    invitation = link_invitation(request, token)
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)
@@ -237,7 +238,7 @@ def stop(request: HttpRequest, token: str) -> HttpResponse:
 @customer_page
 @require_http_methods(["POST"])
 def resume(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = selectors.invitation_by_token(token)
+    invitation = link_invitation(request, token)
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)
