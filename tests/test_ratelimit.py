@@ -1,5 +1,7 @@
 """The shared rate limits: one round trip, answered late, never leaving a connection out."""
 
+import time
+
 import pytest
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
@@ -43,3 +45,14 @@ def test_a_page_that_fails_still_gives_its_redis_connection_back() -> None:
     with pytest.raises(RuntimeError, match="the page broke"):
         broken(RequestFactory().get("/f/some-token/"), "some-token")
     assert in_use() == 0
+
+
+def test_a_counted_bucket_ends_with_its_window_and_the_limit_lifts() -> None:
+    backend = caches["default"]
+    limit = ratelimit.Limit("test:window", limit=1, window=1)
+    assert ratelimit.allowed(count=[limit])
+    key = backend.make_and_validate_key(limit.bucket)
+    assert 0 < ratelimit._client(backend).ttl(key) <= 2  # the window, plus a second
+    assert not ratelimit.allowed(count=[limit])
+    time.sleep(1.05)  # the next window
+    assert ratelimit.allowed(count=[limit])
