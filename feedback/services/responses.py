@@ -56,18 +56,25 @@ def _plain_edit(invitation: Invitation, contact_requested: bool) -> bool:
     """Is this an edit that changes the answer only? The invitation is already answered,
     and the contact request neither starts nor ends. Known without a query only from the
     customer page's lookup; any other caller takes the full path."""
-    if invitation.state != State.RESPONDED or not Invitation.response.is_cached(invitation):
+    _known, earlier = _earlier_answer(invitation)
+    if invitation.state != State.RESPONDED or earlier is None:
         return False
-    earlier = getattr(invitation, "response", None)
-    return earlier is not None and not earlier.contact_requested and not contact_requested
+    return not earlier.contact_requested and not contact_requested
 
 
 def _first_answer(invitation: Invitation) -> bool:
     """Did the customer page's lookup find no answer yet? Then this submit inserts, with
     no need to try an update first (a double submit's loser is caught by the unique key)."""
-    return (
-        Invitation.response.is_cached(invitation) and getattr(invitation, "response", None) is None
-    )
+    known, earlier = _earlier_answer(invitation)
+    return known and earlier is None
+
+
+def _earlier_answer(invitation: Invitation) -> tuple[bool, Response | None]:
+    """Whether the caller's lookup read the invitation's answer, and that answer (None:
+    not answered yet). The customer page's lookup always reads it."""
+    if not Invitation.response.is_cached(invitation):
+        return False, None
+    return True, getattr(invitation, "response", None)
 
 
 def _store(invitation: Invitation, answers: QuerySet, now: datetime, fields: dict) -> None:
@@ -102,9 +109,9 @@ def _mark_responded(invitation: Invitation, now: datetime) -> None:
 
 
 def _had_asked_for_contact(invitation: Invitation) -> bool:
-    """Did the answer before this submit ask for contact? The customer page has already
-    read it (no query); any other caller is answered by the database."""
-    if not Invitation.response.is_cached(invitation):
+    """Did the answer before this submit ask for contact? Read by the caller's lookup, or
+    else asked of the database."""
+    known, earlier = _earlier_answer(invitation)
+    if not known:
         return FollowUp.objects.filter(response__invitation_id=invitation.pk).exists()
-    earlier = getattr(invitation, "response", None)
     return earlier is not None and earlier.contact_requested
