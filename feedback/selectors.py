@@ -44,12 +44,16 @@ class _CompiledLookup:
         self.attnames = [column[0].target.attname for column in select[self.own]]
         self.related = get_related_populators(klass_info, select, alias)
         self.compiler = compiler
+        columns = [column[0] for column in select[: compiler.col_count]]
+        self.converters = compiler.get_converters(columns)
 
     def get(self, token_hash: str) -> Invitation | None:
         with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, [token_hash])
             rows = cursor.fetchmany(1)
-        for row in self.compiler.results_iter(results=[rows]):
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        for row in rows:
             invitation = Invitation.from_db(self.alias, self.attnames, row[self.own])
             for populator in self.related:
                 populator.populate(row, invitation)
@@ -66,7 +70,12 @@ def answer_editable(submitted_at: datetime | None) -> bool:
     """May the customer still change an answer submitted then? (None: not answered yet.)"""
     if submitted_at is None:
         return True
-    return timezone.now() < submitted_at + timedelta(days=settings.RESPONSE_EDITABLE_DAYS)
+    return submitted_at > editable_since(timezone.now())
+
+
+def editable_since(now: datetime) -> datetime:
+    """An answer submitted after this moment may still be changed."""
+    return now - timedelta(days=settings.RESPONSE_EDITABLE_DAYS)
 
 
 _page_policy: tuple[float, InvitationPolicy] | None = None

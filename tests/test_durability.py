@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from feedback.models import Response
+from feedback.models import FollowUp, Response
 from tests.factories import InvitationFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -29,15 +29,18 @@ def test_the_answer_is_committed_before_the_thanks_page() -> None:
     assert rows_seen_by_another_connection(invitation.pk) == 1
 
 
-def test_two_tabs_submitting_at_once_store_one_response() -> None:
+@pytest.mark.parametrize("contact", [False, True])
+def test_two_tabs_submitting_at_once_store_one_response(contact: bool) -> None:
     invitation = InvitationFactory()
     start = threading.Barrier(4)
     statuses: list[int] = []
+    form = {"contact_requested": "on"} if contact else {}
 
     def submit(rating: str) -> None:
         client = Client()
         start.wait()
-        statuses.append(client.post(f"/f/{invitation.token}/", {"rating": rating}).status_code)
+        answer = {"rating": rating, **form}
+        statuses.append(client.post(f"/f/{invitation.token}/", answer).status_code)
         connection.close()
 
     threads = [threading.Thread(target=submit, args=(r,)) for r in "2345"]
@@ -48,3 +51,5 @@ def test_two_tabs_submitting_at_once_store_one_response() -> None:
     assert statuses == [302] * 4
     assert Response.objects.filter(invitation=invitation).count() == 1
     assert rows_seen_by_another_connection(invitation.pk) == 1
+    # Asked to be contacted: one request in the staff's queue, however many tabs sent it.
+    assert FollowUp.objects.filter(response__invitation=invitation).count() == int(contact)

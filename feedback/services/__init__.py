@@ -21,7 +21,7 @@ from feedback.services.invitations import (
 )
 from feedback.services.orders import ItemRecord, OrderRecord, UpsertSummary, orders_upsert
 from feedback.services.policy import policy_save
-from feedback.services.responses import response_submit
+from feedback.services.responses import answer_by_link, response_submit
 
 __all__ = [
     "BatchResult",
@@ -30,6 +30,7 @@ __all__ = [
     "OrderRecord",
     "SweepSummary",
     "UpsertSummary",
+    "answer_by_link",
     "customer_resume_invitations",
     "customer_stop_invitations",
     "invitation_claim_due",

@@ -1,15 +1,96 @@
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from feedback import selectors, tokens
 from feedback.models import FollowUp, Invitation, Response
 
 State = Invitation.State
 
 # States from which a customer's answer is taken.
 ANSWERABLE = (State.SENT, State.SNOOZED, State.SCHEDULED, State.RESPONDED, State.EXPIRED)
+
+# The customer page's two common submits, each in one statement on PostgreSQL (see
+# answer_by_link). `invitation` is the link's, if it waits for an answer or holds one.
+# `answer` inserts a first answer, queues its contact request (`follow_up`) and marks the
+# invitation answered (`answered`). `edit` changes the earlier answer if the edit changes
+# the answer only: within the edit window, and the contact request neither starts nor ends.
+_ANSWER_BY_LINK_SQL = """
+WITH invitation AS (
+    SELECT id, state FROM feedback_invitation
+    WHERE token_hash = %(token_hash)s AND state = ANY(%(fast_states)s)
+), answer AS (
+    INSERT INTO feedback_response
+        (invitation_id, rating, nps, comment, contact_requested, quote_allowed, submitted_at)
+    SELECT id, %(rating)s, %(nps)s, %(comment)s, %(contact_requested)s, %(quote_allowed)s,
+           %(now)s
+    FROM invitation WHERE state <> %(responded)s
+    ON CONFLICT (invitation_id) DO NOTHING
+    RETURNING id, invitation_id, contact_requested
+), edit AS (
+    UPDATE feedback_response AS earlier
+    SET rating = %(rating)s, nps = %(nps)s, comment = %(comment)s,
+        quote_allowed = %(quote_allowed)s, edited_at = %(now)s
+    FROM invitation
+    WHERE earlier.invitation_id = invitation.id AND invitation.state = %(responded)s
+      AND earlier.submitted_at > %(editable_since)s
+      AND NOT earlier.contact_requested AND NOT %(contact_requested)s
+    RETURNING earlier.id
+), follow_up AS (
+    INSERT INTO feedback_followup (response_id, status, notes, created_at)
+    SELECT id, %(open)s, '', %(now)s FROM answer WHERE contact_requested
+), answered AS (
+    UPDATE feedback_invitation
+    SET state = %(responded)s, responded_at = %(now)s, claimed_until = NULL, updated_at = %(now)s
+    WHERE id IN (SELECT invitation_id FROM answer) AND state = ANY(%(answerable)s)
+)
+SELECT (SELECT count(*) FROM answer) + (SELECT count(*) FROM edit)
+"""
+# A first answer is taken at once from these states; an edit from RESPONDED.
+_FAST_STATES = (State.SENT, State.SNOOZED, State.RESPONDED)
+
+
+def answer_by_link(
+    *,
+    token: str,
+    rating: int,
+    comment: str = "",
+    nps: int | None = None,
+    contact_requested: bool = False,
+    quote_allowed: bool = False,
+) -> bool:
+    """The customer's answer, stored by the link's token alone if it is one of the two
+    common submits: a first answer to a sent or snoozed invitation, or an edit that
+    changes the answer only. False in any other case (nothing is written): the caller
+    looks the invitation up and takes response_submit's path.
+
+    One statement, atomic on its own, in one round trip: no look-up first, no BEGIN and
+    COMMIT. Its result is what response_submit would store. A double submit's loser
+    finds the winner's answer and edits it, or returns False. PostgreSQL only; elsewhere
+    always False.
+    """
+    if connection.vendor != "postgresql" or not token or len(token) > 100:
+        return False
+    now = timezone.now()
+    params = {
+        "token_hash": tokens.token_hash(token),
+        "rating": rating,
+        "comment": comment,
+        "nps": nps,
+        "contact_requested": contact_requested,
+        "quote_allowed": quote_allowed,
+        "now": now,
+        "editable_since": selectors.editable_since(now),
+        "fast_states": [state.value for state in _FAST_STATES],
+        "responded": State.RESPONDED.value,
+        "answerable": [state.value for state in ANSWERABLE],
+        "open": FollowUp.Status.OPEN.value,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ANSWER_BY_LINK_SQL, params)
+        return cursor.fetchone()[0] == 1
 
 
 def response_submit(

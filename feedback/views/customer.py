@@ -46,19 +46,34 @@ def link_invitation(request: HttpRequest, token: str) -> Invitation | None:
         return request._link_invitation
 
 
-def customer_page(view: View) -> View:
+def customer_page(
+    view: View | None = None,
+    *,
+    while_counting: Callable[[HttpRequest, str], object] = link_invitation,
+) -> View | Callable[[View], View]:
+    """A customer page: rate limited, with no referrer, never cached.
+
+    Used as @customer_page, or as @customer_page(while_counting=...) by a view whose
+    POST reads something other than its invitation while Redis counts the request.
+    """
+    if view is None:
+        return lambda view: _customer_page(view, while_counting)
+    return _customer_page(view, while_counting)
+
+
+def _customer_page(view: View, while_counting: Callable[[HttpRequest, str], object]) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args: object, **kwargs: object) -> HttpResponse:
         limits = _limits(request, token)
         early = None
         try:
             # Reads run while Redis counts. A GET changes nothing: it runs whole, and is
-            # dropped if over a limit. Anything else has only its invitation read, and
-            # waits for the verdict before it may change anything.
+            # dropped if over a limit. Anything else only reads (by default, its
+            # invitation), and waits for the verdict before it may change anything.
             if request.method == "GET":
                 early = view(request, token, *args, **kwargs)
             else:
-                link_invitation(request, token)
+                while_counting(request, token)
         finally:
             allowed = limits.allowed()
         if not allowed:

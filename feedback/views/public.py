@@ -115,9 +115,40 @@ class Page:
         return response
 
 
-@customer_page
+def _posted_answer(request: HttpRequest) -> ResponseForm:
+    """The "Send feedback" form as posted, without the page's earlier answer; built once
+    per request. Checking it needs no database (the policy is kept in memory)."""
+    try:
+        return request._posted_answer
+    except AttributeError:
+        nps_enabled = selectors.policy_for_pages().nps_enabled
+        request._posted_answer = ResponseForm(request.POST, nps_enabled=nps_enabled)
+        return request._posted_answer
+
+
+def _read_while_counting(request: HttpRequest, token: str) -> None:
+    """A "Send feedback" has its form checked while Redis counts it: its answer may then
+    be stored by the link alone, with no look-up. Any other choice reads its invitation."""
+    if request.POST.get("action", "send") == "send":
+        _posted_answer(request).is_valid()
+    else:
+        link_invitation(request, token)
+
+
+def _answered_by_link(request: HttpRequest, token: str) -> bool:
+    """Was this POST a "Send feedback" of a common kind (a first answer, or an edit of the
+    answer only), stored at once by the link's token? Otherwise nothing was written."""
+    if request.POST.get("action", "send") != "send":
+        return False
+    form = _posted_answer(request)
+    return form.is_valid() and services.answer_by_link(token=token, **form.cleaned_data)
+
+
+@customer_page(while_counting=_read_while_counting)
 @require_http_methods(["GET", "POST"])
 def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST" and _answered_by_link(request, token):
+        return redirect("feedback:thanks", token=token)
     seen = None
     if request.method == "GET":
         seen = page_cache.Seen.of(request, token, selectors.policy_for_pages())
