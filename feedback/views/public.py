@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from feedback import page_cache, selectors, services
-from feedback.forms import ResponseForm, SnoozeForm, response_form_html
+from feedback.forms import ResponseForm, SnoozeForm, response_form, response_form_html
 from feedback.models import Invitation, Response
 from feedback.views.customer import activate_language, customer_page, link_invitation
 
@@ -89,7 +89,7 @@ class Page:
 
     def response_form(self, data: dict | None = None) -> ResponseForm:
         initial = _initial(self.response)
-        return ResponseForm(data, initial=initial, nps_enabled=self.policy.nps_enabled)
+        return response_form(data, initial=initial, nps_enabled=self.policy.nps_enabled)
 
     def render(self, form: ResponseForm, *, status: int = 200, **extra: object) -> HttpResponse:
         can_snooze = self.invitation.state == State.SENT and not self.invitation.snooze_count
@@ -122,7 +122,7 @@ def _posted_answer(request: HttpRequest) -> ResponseForm:
         return request._posted_answer
     except AttributeError:
         nps_enabled = selectors.policy_for_pages().nps_enabled
-        request._posted_answer = ResponseForm(request.POST, nps_enabled=nps_enabled)
+        request._posted_answer = response_form(request.POST, nps_enabled=nps_enabled)
         return request._posted_answer
 
 
