@@ -23,22 +23,30 @@ def page(invitation: Invitation) -> str:
     return f"/f/{invitation.token}/"
 
 
+def statements(client: Client, path: str, form: dict[str, str]) -> tuple[int, list[str]]:
+    """The POST's status and the SQL it ran (read before the next request resets the log)."""
+    with CaptureQueriesContext(connection) as queries:
+        status = client.post(path, form).status_code
+    return status, [query["sql"] for query in queries]
+
+
 def test_a_first_answer_and_an_edit_are_one_statement_each(client: Client) -> None:
     invitation = InvitationFactory()
     client.get(page(invitation))  # the customer opens the page (the policy is read)
-    with CaptureQueriesContext(connection) as first:
-        answered = client.post(page(invitation), {"action": "send", "rating": "3"})
-    with CaptureQueriesContext(connection) as edit:
-        edited = client.post(page(invitation), {"action": "send", "rating": "4", "nps": ""})
-    assert answered.status_code == edited.status_code == 302
-    assert answered["Location"] == f"/f/{invitation.token}/thanks/"
+    first = statements(client, page(invitation), {"action": "send", "rating": "3"})
+    edit = statements(client, page(invitation), {"action": "send", "rating": "4", "nps": ""})
+    # No look-up first and no transaction around it: one statement, committed on its own.
+    assert first[0] == edit[0] == 302
+    assert len(first[1]) == 1, first[1]
+    assert len(edit[1]) == 1, edit[1]
     answer = Response.objects.get()
     assert (answer.rating, answer.edited_at is not None) == (4, True)
     invitation.refresh_from_db()
     assert invitation.state == State.RESPONDED
-    # No look-up first and no transaction around it: one statement, committed on its own.
-    assert len(first) == 1, [q["sql"] for q in first]
-    assert len(edit) == 1, [q["sql"] for q in edit]
+    # The page kept from the first visit is not served again: it shows the answer now.
+    html = client.get(page(invitation)).content.decode()
+    assert "Change your answer" in html
+    assert "<dt>Your rating</dt><dd>4 / 5</dd>" in html
 
 
 def answered(invitation: Invitation, *, contact: bool = False, days_ago: int = 0) -> None:
