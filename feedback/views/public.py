@@ -180,7 +180,7 @@ def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _send(page: Page) -> HttpResponse:
-    form = page.response_form(page.request.POST)
+    form = _posted_answer(page.request)  # checked while Redis counted
     if not _editable(page.response):
         return page.render(
             form, status=400, action_error=_("This answer can no longer be changed.")
