@@ -56,9 +56,9 @@ class Seen:
         (?lang= sets a cookie), the cache off, or not PostgreSQL."""
         if not settings.FEEDBACK_PAGE_CACHE_ENTRIES or connection.vendor != "postgresql":
             return None
-        if "lang" in request.GET or not token or len(token) > 100:
+        token_hash = tokens.lookup_hash(token)
+        if "lang" in request.GET or token_hash is None:
             return None
-        token_hash = tokens.token_hash(token)
         with connection.cursor() as cursor:
             cursor.execute(_FINGERPRINT_SQL, [token_hash])
             row = cursor.fetchone()

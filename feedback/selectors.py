@@ -19,9 +19,10 @@ def invitation_by_token(token: str) -> Invitation | None:
     """The invitation a link points to, with its customer, order and answer, or None.
 
     One query; the order's items are read only by the pages that show them."""
-    if not token or len(token) > 100:
+    token_hash = tokens.lookup_hash(token)
+    if token_hash is None:
         return None
-    return _token_lookup(DEFAULT_DB_ALIAS).get(tokens.token_hash(token))
+    return _token_lookup(DEFAULT_DB_ALIAS).get(token_hash)
 
 
 class _CompiledLookup:

@@ -27,3 +27,11 @@ def token_for(nonce: str) -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def lookup_hash(token: str) -> str | None:
+    """The hash to look a link's token up by; None for one no link can have (empty, or
+    far longer than a token), which needs no look-up."""
+    if not token or len(token) > 100:
+        return None
+    return token_hash(token)

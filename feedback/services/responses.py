@@ -71,11 +71,12 @@ def answer_by_link(
     finds the winner's answer and edits it, or returns False. PostgreSQL only; elsewhere
     always False.
     """
-    if connection.vendor != "postgresql" or not token or len(token) > 100:
+    token_hash = tokens.lookup_hash(token)
+    if connection.vendor != "postgresql" or token_hash is None:
         return False
     now = timezone.now()
     params = {
-        "token_hash": tokens.token_hash(token),
+        "token_hash": token_hash,
         "rating": rating,
         "comment": comment,
         "nps": nps,
