@@ -36,7 +36,7 @@ def measure(days: str, repetitions: str) -> dict[str, object]:
     time-zone files, the allocator's arenas, PostgreSQL's buffers)."""
     from feedback.models import InvitationPolicy
     from feedback.policy import PolicyRules
-    from feedback.simulator import simulate_many
+    from feedback.selectors.simulator import simulate_many
 
     live = PolicyRules.from_policy(InvitationPolicy.live())
     draft = PolicyRules(customer_cooldown_days=30, daily_send_cap=800, consent_mode="opt_in")

@@ -9,8 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from feedback.dashboard import Filters, responses
 from feedback.models import OrderItem
+from feedback.selectors.dashboard import Filters, responses
 
 HEADER = [
     "response_id",

@@ -1,7 +1,6 @@
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
 from django import forms
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 # Neutral labels; 5 means excellent, not "met expectations" (DESIGN §1).
@@ -72,22 +71,9 @@ def response_form(
     return form_class(data, initial=initial)
 
 
-# The blank form is the same for every customer in a language: render it once per process.
-_blank_form_html: dict[tuple[str, bool], SafeString] = {}
-
-
 def response_form_html(form: ResponseForm) -> SafeString:
-    """The form's fields as crispy renders them; a blank form comes from memory.
-
-    A blank form (no data, no earlier answer) depends only on the language and on whether
-    the 0-10 question is asked: no per-customer value and no CSRF token are in it.
-    """
-    if form.is_bound or form.initial:
-        return as_crispy_form(form)
-    key = (get_language(), "nps" in form.fields)
-    if key not in _blank_form_html:
-        _blank_form_html[key] = as_crispy_form(form)
-    return _blank_form_html[key]
+    """The form's fields as crispy renders them."""
+    return as_crispy_form(form)
 
 
 class SnoozeForm(forms.Form):

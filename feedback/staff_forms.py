@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from feedback.followups import assignable_users
 from feedback.models import InvitationPolicy
+from feedback.selectors.contacts import assignable_users
 from feedback.services.followups import NOTE_MAX_LENGTH
 from feedback.services.policy import AUDITED_FIELDS
 

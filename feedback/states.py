@@ -8,8 +8,8 @@ groups of states, and transition(), the one function in the project that changes
         │            └──> send_unknown (a crash or an ambiguous error: a human looks)
         └──> suppressed (a rule forbids sending; also "stop all" and erasure)
 
-A customer may answer whenever they evidently hold the link, so `sending` and
-`send_unknown` may become `responded` too.
+A customer may answer or decline whenever they evidently hold the link, so `sending` and
+`send_unknown` may become `responded` or `declined` too.
 """
 
 from collections.abc import Iterable
@@ -33,7 +33,9 @@ SOURCES: dict[str, frozenset[str]] = {
     State.RESPONDED: frozenset(
         {State.SCHEDULED, State.SENDING, State.SENT, State.SNOOZED, State.SEND_UNKNOWN}
     ),
-    State.DECLINED: frozenset({State.SCHEDULED, State.SENT, State.SNOOZED}),
+    State.DECLINED: frozenset(
+        {State.SCHEDULED, State.SENDING, State.SENT, State.SNOOZED, State.SEND_UNKNOWN}
+    ),
     State.EXPIRED: frozenset({State.SENT}),
     State.SNOOZED: frozenset({State.SENT}),
     State.SUPPRESSED: frozenset({State.SCHEDULED, State.SNOOZED}),
@@ -114,3 +116,13 @@ def transition(
         if computed:
             instance.refresh_from_db(fields=computed)
     return moved
+
+
+def is_expired(invitation: Invitation, now: datetime) -> bool:
+    """Past its expiry time and unanswered: expired, whether or not the sweep has moved it
+    to `expired` yet (the sweep runs once a minute; the customer must not see a gap)."""
+    if invitation.state == State.EXPIRED:
+        return True
+    if invitation.state not in ANSWERABLE or invitation.expires_at is None:
+        return False
+    return invitation.expires_at <= now

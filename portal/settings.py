@@ -241,9 +241,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The invitation pipeline.
 INVITATION_BATCH_SIZE = env.int("INVITATION_BATCH_SIZE", default=100)
-# Messages marked `sending` (and then `sent`) together: fewer commits per message, and a
-# crash leaves at most this many send_unknown for a human to check.
-INVITATION_SEND_CHUNK = env.int("INVITATION_SEND_CHUNK", default=25)
 # A queueing sweep (beat's, once a minute) hands out at most this many batches.
 INVITATION_SWEEP_MAX_BATCHES = env.int("INVITATION_SWEEP_MAX_BATCHES", default=100)
 # A claimed batch whose send task never ran (e.g. Redis lost it) is re-claimed after this.

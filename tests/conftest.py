@@ -272,15 +272,10 @@ def processes(smtp_sink: SmtpSink) -> Iterator[Processes]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Rate-limit counters live in the cache, the pages' policy and kept pages in memory:
-    every test starts with none of them."""
+    """Rate-limit counters live in the cache: every test starts with none."""
     from django.core.cache import cache
 
-    from feedback import page_cache, selectors
-
     cache.clear()
-    selectors.forget_page_policy()
-    page_cache.clear()
 
 
 CHROMIUM = "/usr/bin/chromium"

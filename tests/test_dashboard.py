@@ -10,8 +10,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from feedback import dashboard
 from feedback.models import Invitation, InvitationPolicy, Response
+from feedback.selectors import dashboard
 from tests.dashboard_data import bulk_responses, known_data, staff_member
 
 pytestmark = pytest.mark.django_db

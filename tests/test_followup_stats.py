@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from feedback.followups import followup_stats, median_by_sorting
 from feedback.models import FollowUp, Response
+from feedback.selectors.contacts import followup_stats, median_by_sorting
 from tests.factories import InvitationFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 
 from feedback import services, tokens
-from feedback.dashboard import Filters, dashboard_figures
 from feedback.models import Customer, EmailLog, FollowUp, Invitation, PrivacyAudit, Response
+from feedback.selectors.dashboard import Filters, dashboard_figures
 from feedback.services.followups import followup_add_note
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 

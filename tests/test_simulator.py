@@ -14,7 +14,7 @@ from django.test import Client
 
 from feedback.models import EmailLog, InvitationPolicy
 from feedback.policy import PolicyRules
-from feedback.simulator import read_only, simulate, simulate_many
+from feedback.selectors.simulator import read_only, simulate, simulate_many
 from feedback.views import simulator as simulator_view
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 from tests.staff import member

@@ -16,21 +16,23 @@ from feedback.services.invitations import (
     invitations_expire,
     invitations_recover_stale,
     invitations_sweep,
+    invitations_wake_snoozed,
     order_mark_delivered,
     send_here,
 )
 from feedback.services.orders import ItemRecord, OrderRecord, UpsertSummary, orders_upsert
 from feedback.services.policy import policy_save
-from feedback.services.responses import answer_by_link, response_submit
+from feedback.services.responses import AnswerRefused, answer_editable, response_submit
 
 __all__ = [
+    "AnswerRefused",
     "BatchResult",
     "ControlRefused",
     "ItemRecord",
     "OrderRecord",
     "SweepSummary",
     "UpsertSummary",
-    "answer_by_link",
+    "answer_editable",
     "customer_resume_invitations",
     "customer_stop_invitations",
     "invitation_claim_due",
@@ -41,6 +43,7 @@ __all__ = [
     "invitations_expire",
     "invitations_recover_stale",
     "invitations_sweep",
+    "invitations_wake_snoozed",
     "order_mark_delivered",
     "orders_upsert",
     "policy_save",

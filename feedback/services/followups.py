@@ -5,8 +5,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.followups import assignable_users
 from feedback.models import FollowUp, FollowUpNote
+from feedback.selectors.contacts import assignable_users
 
 Status = FollowUp.Status
 NOTE_MAX_LENGTH = 2000

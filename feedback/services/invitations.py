@@ -18,10 +18,10 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 
-from feedback import emails, tokens
+from feedback import emails, states, tokens
 from feedback.models import (
     Customer,
     DailySendCount,
@@ -114,6 +114,7 @@ def _token_fields() -> dict[str, str]:
 
 
 def _state_for(decision: Decision) -> dict[str, str]:
+    # Creation, not a transition: the new row starts in one of the two first states.
     if decision.send:
         return {"state": State.SCHEDULED, "suppression_reason": ""}
     return {"state": State.SUPPRESSED, "suppression_reason": decision.reason}
@@ -219,15 +220,19 @@ def send_here(ids: list[int]) -> BatchResult:
 
 def invitations_expire(*, now: datetime) -> int:
     """Sent and unanswered past its validity: the invitation lapses."""
-    return Invitation.objects.filter(state=State.SENT, expires_at__lte=now).update(
-        state=State.EXPIRED, updated_at=now
+    return states.transition(
+        Invitation.objects.filter(expires_at__lte=now), to=State.EXPIRED, now=now
     )
 
 
 def invitations_wake_snoozed(*, now: datetime) -> int:
     """The day a customer chose for "ask me later" has come: schedule the one later email."""
-    return Invitation.objects.filter(state=State.SNOOZED, due_at__lte=now).update(
-        state=State.SCHEDULED, claimed_until=None, updated_at=now
+    return states.transition(
+        Invitation.objects.filter(due_at__lte=now),
+        to=State.SCHEDULED,
+        source=[State.SNOOZED],
+        claimed_until=None,
+        now=now,
     )
 
 
@@ -235,9 +240,11 @@ def invitations_recover_stale(*, now: datetime) -> int:
     """A send that never finished (its process died): the message may have gone out, so
     it becomes send_unknown for a human, and is never sent again automatically."""
     cutoff = now - timedelta(seconds=settings.INVITATION_SENDING_TIMEOUT_SECONDS)
-    stale = Invitation.objects.filter(state=State.SENDING, sending_started_at__lt=cutoff)
-    return stale.update(
-        state=State.SEND_UNKNOWN, last_error="interrupted while sending", updated_at=now
+    return states.transition(
+        Invitation.objects.filter(sending_started_at__lt=cutoff),
+        to=State.SEND_UNKNOWN,
+        last_error="interrupted while sending",
+        now=now,
     )
 
 
@@ -251,29 +258,26 @@ class Attempt:
     started_at: datetime
     previous_last_invited_at: datetime | None
     counted_day: object = None
-    error: Exception | None = None
 
 
 def invitation_send_batch(*, invitation_ids: list[int]) -> BatchResult:
-    """Send each invitation we can claim, over one reused SMTP connection.
+    """Send each invitation we can claim, one at a time, over one reused SMTP connection.
 
-    Work goes in small chunks: one transaction marks a chunk `sending` (committed before
-    any SMTP talk), the messages go out, and one transaction records the outcomes. A crash
-    leaves at most one chunk `sending`, which a later sweep turns into send_unknown; the
-    rest of the batch is still `scheduled` and goes out then.
+    Each message is committed as `sending` before any SMTP talk and recorded after it, in
+    transactions of its own: a crash leaves at most the one message being handed over
+    `sending` (a later sweep makes it send_unknown); the rest of the batch is still
+    `scheduled` and goes out then.
     """
     result = BatchResult()
     rules = live_rules()  # one read per batch; a batch takes seconds
     items = _items_by_order(invitation_ids)
     connection = get_connection()
     try:
-        size = settings.INVITATION_SEND_CHUNK
-        for start in range(0, len(invitation_ids), size):
-            chunk = invitation_ids[start : start + size]
-            attempts = _begin(chunk, rules, timezone.now(), result)
-            outcomes = [(attempt, _deliver(connection, attempt, items)) for attempt in attempts]
-            for outcome in _finish(outcomes):
-                result.add(outcome)
+        for invitation_id in invitation_ids:
+            attempt = _begin(invitation_id, rules, timezone.now(), result)
+            if attempt is not None:
+                outcome, error = _deliver(connection, attempt, items)
+                result.add(_finish(attempt, outcome, error))
     finally:
         connection.close()
     return result
@@ -289,7 +293,7 @@ def _items_by_order(invitation_ids: list[int]) -> dict[int, list[OrderItem]]:
 
 def _deliver(
     connection: BaseEmailBackend, attempt: Attempt, items: dict[int, list[OrderItem]]
-) -> str:
+) -> tuple[str, Exception | None]:
     message = emails.invitation_message(
         attempt.invitation,
         kind=attempt.log.kind,
@@ -301,48 +305,37 @@ def _deliver(
         connection.send_messages([message])
     except REFUSED_ERRORS as exc:
         connection.close()
-        attempt.error = exc
-        return "refused"
+        return "refused", exc
     except Exception as exc:
         # After an error the connection's state is unknown: the next message reconnects.
         connection.close()
-        attempt.error = exc
-        return "unknown"
-    return "sent"
+        return "unknown", exc
+    return "sent", None
 
 
 @transaction.atomic
-def _begin(ids: list[int], rules: PolicyRules, now: datetime, result: BatchResult) -> list[Attempt]:
-    """scheduled -> sending for a chunk, with the rules checked once more under row locks;
-    committed before any SMTP talk. Returns the attempts to deliver."""
-    waiting = Invitation.objects.filter(pk__in=ids, state=State.SCHEDULED)
-    # Customers first (in id order), then invitations: the order every writer locks in, so
-    # a send and a "stop all" wait for each other instead of deadlocking. The customer's
-    # lock also serialises their sends, which is what makes the cooldown hold.
-    # The invitations are waited for, never skipped: another sweep's claim query can hold
-    # a row it has just seen claimed by us (PostgreSQL keeps the lock of a row that failed
-    # its recheck until that transaction ends), and a skipped row would sit out its lease.
-    # A row another sender took meanwhile fails `state=scheduled` once its lock is free.
-    customers = (
-        Customer.objects.select_for_update()
-        .filter(pk__in=waiting.values("customer_id"))
-        .order_by("pk")
+def _begin(
+    invitation_id: int, rules: PolicyRules, now: datetime, result: BatchResult
+) -> Attempt | None:
+    """scheduled -> sending for one invitation, with the rules checked once more under row
+    locks; committed before any SMTP talk. None when it is not to be sent now."""
+    waiting = Invitation.objects.filter(pk=invitation_id, state=State.SCHEDULED)
+    # The customer first, then the invitation: the order every writer locks in, so a send
+    # and a "stop all" wait for each other instead of deadlocking. The customer's lock
+    # also serialises their sends, which is what makes the cooldown hold.
+    customer = (
+        Customer.objects.select_for_update().filter(pk__in=waiting.values("customer_id")).first()
     )
-    customers = {customer.pk: customer for customer in customers}
-    invitations = list(
-        waiting.select_for_update(of=("self",)).select_related("order").order_by("pk")
-    )
-    result.skipped += len(ids) - len(invitations)  # sent, answered or sent by someone else
-    attempts = []
-    for invitation in invitations:
-        invitation.customer = invitation.order.customer = customers[invitation.customer_id]
-        outcome = _check(invitation, rules, now)
-        if isinstance(outcome, str):
-            result.add(outcome)
-        else:
-            attempts.append(_attempt(invitation, rules, now, counted_day=outcome))
-    _mark_sending(attempts, now)
-    return attempts
+    invitation = waiting.select_for_update(of=("self",)).select_related("order").first()
+    if customer is None or invitation is None:
+        result.add("skipped")  # sent, answered or taken by another sender meanwhile
+        return None
+    invitation.customer = invitation.order.customer = customer
+    outcome = _check(invitation, rules, now)
+    if isinstance(outcome, str):
+        result.add(outcome)
+        return None
+    return _mark_sending(invitation, rules, now, counted_day=outcome)
 
 
 def _check(invitation: Invitation, rules: PolicyRules, now: datetime) -> str | object:
@@ -351,17 +344,24 @@ def _check(invitation: Invitation, rules: PolicyRules, now: datetime) -> str | o
     kind = _kind(invitation)
     decision = _decide_now(rules, invitation, kind, now)
     if not decision.send:
-        _transition(invitation, State.SCHEDULED, State.SUPPRESSED, reason=decision.reason)
+        states.transition(invitation, to=State.SUPPRESSED, reason=decision.reason, now=now)
         return "suppressed"
     if decision.due_at > now + timedelta(minutes=1):
         # Outside the customer's window now (e.g. a backlog at night): wait for it.
-        _transition(
-            invitation, State.SCHEDULED, State.SCHEDULED, due_at=decision.due_at, claimed_until=None
+        states.transition(
+            invitation,
+            to=State.SCHEDULED,
+            source=[State.SCHEDULED],
+            due_at=decision.due_at,
+            claimed_until=None,
+            now=now,
         )
         return "deferred"
     if kind == Kind.INVITATION and rules.daily_send_cap is not None:
         if not _reserve_daily_slot(now.date(), rules.daily_send_cap):
-            _transition(invitation, State.SCHEDULED, State.SUPPRESSED, reason="daily_cap")
+            states.transition(
+                invitation, to=State.SUPPRESSED, reason=Invitation.Reason.DAILY_CAP, now=now
+            )
             return "suppressed"
         return now.date()
     return None
@@ -396,95 +396,79 @@ def _reserve_daily_slot(day: object, cap: int) -> bool:
     return bool(DailySendCount.objects.filter(day=day, sent__lt=cap).update(sent=F("sent") + 1))
 
 
-def _attempt(
+def _mark_sending(
     invitation: Invitation, rules: PolicyRules, now: datetime, *, counted_day: object
 ) -> Attempt:
+    """scheduled -> sending, the customer's cooldown and the EmailLog row (the rows are
+    locked: nothing else changes them meanwhile)."""
     customer = invitation.customer
-    previous = customer.last_invited_at
     kind = _kind(invitation)
-    if kind == Kind.INVITATION:
-        customer.last_invited_at = now  # a sibling later in this chunk sees the cooldown
-    invitation.state = State.SENDING
-    invitation.send_attempts += 1
-    invitation.expires_at = now + timedelta(days=rules.invitation_valid_days)
-    log = EmailLog(
+    attempt = Attempt(
         invitation=invitation,
-        kind=kind,
-        message_id=make_msgid(domain=urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"),
-        to_email=customer.email,
+        log=EmailLog(
+            invitation=invitation,
+            kind=kind,
+            message_id=make_msgid(
+                domain=urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"
+            ),
+            to_email=customer.email,
+        ),
+        started_at=now,
+        previous_last_invited_at=customer.last_invited_at,
+        counted_day=counted_day,
     )
-    return Attempt(invitation, log, now, previous, counted_day)
-
-
-def _mark_sending(attempts: list[Attempt], now: datetime) -> None:
-    """The chunk's scheduled -> sending, its customers' cooldowns and its EmailLog rows, in
-    three statements (the rows are locked: nothing else changes them meanwhile)."""
-    if not attempts:
-        return
-    first = attempts[0].invitation
-    Invitation.objects.filter(
-        pk__in=[a.invitation.pk for a in attempts], state=State.SCHEDULED
-    ).update(
-        state=State.SENDING,
+    states.transition(
+        invitation,
+        to=State.SENDING,
         sending_started_at=now,
-        send_attempts=F("send_attempts") + 1,
-        expires_at=first.expires_at,
-        updated_at=now,
+        send_attempts=invitation.send_attempts + 1,  # the row is locked
+        expires_at=now + timedelta(days=rules.invitation_valid_days),
+        now=now,
     )
-    invited = {a.invitation.customer_id for a in attempts if a.log.kind == Kind.INVITATION}
-    Customer.objects.filter(pk__in=invited).update(last_invited_at=now)
-    EmailLog.objects.bulk_create([attempt.log for attempt in attempts])
+    if kind == Kind.INVITATION:
+        Customer.objects.filter(pk=customer.pk).update(last_invited_at=now)
+    attempt.log.save()
+    return attempt
 
 
 @transaction.atomic
-def _finish(outcomes: list[tuple[Attempt, str]]) -> list[str]:
-    """Record a chunk's outcomes in one transaction."""
-    sent = [attempt for attempt, outcome in outcomes if outcome == "sent"]
-    _mark_sent(sent)
-    results = ["sent"] * len(sent)
-    for attempt, outcome in outcomes:
-        if outcome == "refused":
-            results.append(_refused(attempt, attempt.error))
-        elif outcome == "unknown":
-            results.append(_unknown(attempt, attempt.error))
-    return results
+def _finish(attempt: Attempt, outcome: str, error: Exception | None) -> str:
+    """Record what the mail server said about one message."""
+    if outcome == "sent":
+        return _sent(attempt)
+    if outcome == "refused":
+        return _refused(attempt, error)
+    return _unknown(attempt, error)
 
 
-def _mark_sent(attempts: list[Attempt]) -> None:
+def _sent(attempt: Attempt) -> str:
     now = timezone.now()
-    ids = [attempt.invitation.pk for attempt in attempts]
-    # The server took them. If a sweep meanwhile judged one stale, the truth is "sent".
-    Invitation.objects.filter(pk__in=ids, state__in=[State.SENDING, State.SEND_UNKNOWN]).update(
-        state=State.SENT,
-        sent_at=now,
-        last_error=Case(
-            When(state=State.SEND_UNKNOWN, then=Value("")),
-            default=F("last_error"),
-            output_field=TextField(),
-        ),
-        updated_at=now,
-    )
-    logs = [attempt.log.pk for attempt in attempts]
-    EmailLog.objects.filter(pk__in=logs).update(outcome=EmailLog.Outcome.SENT)
+    invitation = attempt.invitation
+    # The server took it. If a sweep meanwhile judged it stale, the truth is "sent"; if
+    # the customer answered or declined meanwhile, the state stays and the time is kept.
+    moved = states.transition(invitation, to=State.SENT, sent_at=now, last_error="", now=now)
+    if not moved:
+        Invitation.objects.filter(pk=invitation.pk, sent_at__isnull=True).update(sent_at=now)
+    EmailLog.objects.filter(pk=attempt.log.pk).update(outcome=EmailLog.Outcome.SENT)
+    return "sent"
 
 
 def _refused(attempt: Attempt, exc: Exception) -> str:
     """The server refused: nothing was delivered. Undo the attempt and retry with backoff,
     up to INVITATION_MAX_SEND_ATTEMPTS, then give up as send_failed."""
     invitation = attempt.invitation
-    EmailLog.objects.filter(pk=attempt.log.pk).update(
-        outcome=EmailLog.Outcome.FAILED, error=repr(exc)[:2000]
-    )
+    error = repr(exc)[:2000]
+    EmailLog.objects.filter(pk=attempt.log.pk).update(outcome=EmailLog.Outcome.FAILED, error=error)
     _release(attempt)
     if invitation.send_attempts >= settings.INVITATION_MAX_SEND_ATTEMPTS:
-        _transition(invitation, State.SENDING, State.SEND_FAILED, error=repr(exc))
+        states.transition(invitation, to=State.SEND_FAILED, last_error=error)
         return "failed"
     backoff = settings.INVITATION_RETRY_BACKOFF_SECONDS * 4 ** (invitation.send_attempts - 1)
-    _transition(
+    states.transition(
         invitation,
-        State.SENDING,
-        State.SCHEDULED,
-        error=repr(exc),
+        to=State.SCHEDULED,
+        source=[State.SENDING],
+        last_error=error,
         due_at=timezone.now() + timedelta(seconds=backoff),
         claimed_until=None,
     )
@@ -505,27 +489,7 @@ def _release(attempt: Attempt) -> None:
 def _unknown(attempt: Attempt, exc: Exception) -> str:
     # The server may have the message: never send it again automatically.
     logger.warning("ambiguous send failure for invitation %s: %r", attempt.invitation.pk, exc)
-    EmailLog.objects.filter(pk=attempt.log.pk).update(error=repr(exc)[:2000])
-    _transition(attempt.invitation, State.SENDING, State.SEND_UNKNOWN, error=repr(exc))
+    error = repr(exc)[:2000]
+    EmailLog.objects.filter(pk=attempt.log.pk).update(error=error)
+    states.transition(attempt.invitation, to=State.SEND_UNKNOWN, last_error=error)
     return "unknown"
-
-
-def _transition(
-    invitation: Invitation,
-    source: str,
-    target: str,
-    *,
-    reason: str = "",
-    error: str = "",
-    **fields: object,
-) -> bool:
-    """The one place invitation states change: a conditional UPDATE from source to target."""
-    updates = {"state": target, "suppression_reason": reason, "updated_at": timezone.now()}
-    if error:
-        updates["last_error"] = error[:2000]
-    updates.update(fields)
-    changed = Invitation.objects.filter(pk=invitation.pk, state=source).update(**updates)
-    if changed:
-        for name, value in updates.items():
-            setattr(invitation, name, value)
-    return bool(changed)

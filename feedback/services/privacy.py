@@ -27,6 +27,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from feedback import states
 from feedback.models import (
     Customer,
     EmailLog,
@@ -127,11 +128,13 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     now = timezone.now()
     invitations = _invitations_of(customer)
-    invitations.filter(state__in=[State.SCHEDULED, State.SNOOZED]).update(
-        state=State.SUPPRESSED,
-        suppression_reason=Invitation.Reason.NO_EMAIL,
+    states.transition(
+        invitations,
+        to=State.SUPPRESSED,
+        source=states.WAITING,
+        reason=Invitation.Reason.NO_EMAIL,
         claimed_until=None,
-        updated_at=now,
+        now=now,
     )
     invitations.update(token_nonce="", token_hash=None, last_error="")
     responses = Response.objects.filter(invitation__in=invitations)

@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from feedback import followups
 from feedback.models import FollowUp
+from feedback.selectors import contacts as contact_reads
 from feedback.services import followups as services
 from feedback.staff_forms import AssignForm, NoteForm
 from feedback.views.staff import staff_view
@@ -26,7 +26,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     status = status if status in STATUSES else "open"
     mine = request.GET.get("mine") == "1"
-    queue = followups.contact_queue(status=status, assignee=request.user if mine else None)
+    queue = contact_reads.contact_queue(status=status, assignee=request.user if mine else None)
     page = Paginator(queue, PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -34,15 +34,16 @@ def contacts(request: HttpRequest) -> HttpResponse:
         "statuses": STATUSES,
         "mine": mine,
     }
-    stats = followups.followup_stats()
-    context.update(stats=stats, median_time=followups.human_duration(stats.median_time_to_resolve))
+    stats = contact_reads.followup_stats()
+    median_time = contact_reads.human_duration(stats.median_time_to_resolve)
+    context.update(stats=stats, median_time=median_time)
     return render(request, "feedback/staff/contacts.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 @staff_view
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    follow_up = followups.contact_detail(pk)
+    follow_up = contact_reads.contact_detail(pk)
     if follow_up is None:
         raise Http404("No such contact request.")
     forms = {

@@ -8,8 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 
-from feedback import ratelimit, selectors
+from feedback import ratelimit
 from feedback.models import Invitation
+from feedback.selectors.links import invitation_by_token
 
 View = Callable[..., HttpResponse]
 
@@ -42,7 +43,7 @@ def link_invitation(request: HttpRequest, token: str) -> Invitation | None:
     try:
         return request._link_invitation
     except AttributeError:
-        request._link_invitation = selectors.invitation_by_token(token)
+        request._link_invitation = invitation_by_token(token)
         return request._link_invitation
 
 

@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from feedback import dashboard, exports
+from feedback import exports
+from feedback.selectors import dashboard
 from feedback.views.staff import staff_view
 
 PERIODS = [

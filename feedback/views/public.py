@@ -6,37 +6,18 @@ A GET never changes anything (mail scanners prefetch links); every choice is a P
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from feedback import page_cache, selectors, services
+from feedback import services, states
 from feedback.forms import ResponseForm, SnoozeForm, response_form, response_form_html
-from feedback.models import Invitation, Response
-from feedback.views.customer import activate_language, customer_page, link_invitation
+from feedback.models import Invitation, InvitationPolicy, Response
+from feedback.selectors.links import invitation_by_token
+from feedback.views.customer import activate_language, customer_page
 
 State = Invitation.State
-# States in which the customer may hold a link (an email was, or may have been, sent).
-LINKED_STATES = {
-    State.SENDING,
-    State.SENT,
-    State.SNOOZED,
-    State.RESPONDED,
-    State.DECLINED,
-    State.EXPIRED,
-    State.SEND_UNKNOWN,
-}
-
-
-def _invitation(request: HttpRequest, token: str) -> Invitation | None:
-    """The link's invitation, if its page may be shown (an email went out with it)."""
-    invitation = link_invitation(request, token)
-    if invitation is None:
-        return None
-    linked = invitation.state in LINKED_STATES
-    if linked or (invitation.state == State.SCHEDULED and invitation.snooze_count):
-        return invitation
-    return None
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
@@ -46,17 +27,21 @@ def _not_found(request: HttpRequest) -> HttpResponse:
 
 def _closed(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse | None:
     """The page for an invitation that no longer takes answers, if it is one."""
-    if invitation.state == State.EXPIRED and not _response(invitation):
-        return render(request, "feedback/expired.html", {"token": token}, status=410)
     if invitation.state == State.DECLINED:
         return render(request, "feedback/declined.html", {"token": token})
+    if _response(invitation) is None and states.is_expired(invitation, timezone.now()):
+        return _expired(request, token)
     return None
+
+
+def _expired(request: HttpRequest, token: str) -> HttpResponse:
+    return render(request, "feedback/expired.html", {"token": token}, status=410)
 
 
 def _open(request: HttpRequest, token: str) -> Invitation | HttpResponse:
     """The invitation a choice page acts on, in the customer's language, or the page to
     show instead (unknown link, ended, already declined)."""
-    invitation = _invitation(request, token)
+    invitation = invitation_by_token(token)
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)
@@ -68,7 +53,7 @@ def _response(invitation: Invitation) -> Response | None:
 
 
 def _editable(response: Response | None) -> bool:
-    return selectors.answer_editable(response.submitted_at if response else None)
+    return services.answer_editable(response.submitted_at if response else None, timezone.now())
 
 
 def _initial(response: Response | None) -> dict:
@@ -83,7 +68,7 @@ class Page:
 
     def __init__(self, request: HttpRequest, invitation: Invitation, token: str) -> None:
         self.request, self.invitation, self.token = request, invitation, token
-        self.policy = selectors.policy_for_pages()
+        self.policy = InvitationPolicy.live()
         self.response = _response(invitation)
         self.remember_language = activate_language(request, invitation)
 
@@ -115,56 +100,17 @@ class Page:
         return response
 
 
-def _posted_answer(request: HttpRequest) -> ResponseForm:
-    """The "Send feedback" form as posted, without the page's earlier answer; built once
-    per request. Checking it needs no database (the policy is kept in memory)."""
-    try:
-        return request._posted_answer
-    except AttributeError:
-        nps_enabled = selectors.policy_for_pages().nps_enabled
-        request._posted_answer = response_form(request.POST, nps_enabled=nps_enabled)
-        return request._posted_answer
-
-
-def _read_while_counting(request: HttpRequest, token: str) -> None:
-    """A "Send feedback" has its form checked while Redis counts it: its answer may then
-    be stored by the link alone, with no look-up. Any other choice reads its invitation."""
-    if request.POST.get("action", "send") == "send":
-        _posted_answer(request).is_valid()
-    else:
-        link_invitation(request, token)
-
-
-def _answered_by_link(request: HttpRequest, token: str) -> bool:
-    """Was this POST a "Send feedback" of a common kind (a first answer, or an edit of the
-    answer only), stored at once by the link's token? Otherwise nothing was written."""
-    if request.POST.get("action", "send") != "send":
-        return False
-    form = _posted_answer(request)
-    return form.is_valid() and services.answer_by_link(token=token, **form.cleaned_data)
-
-
-@customer_page(while_counting=_read_while_counting)
+@customer_page
 @require_http_methods(["GET", "POST"])
 def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
-    if request.method == "POST" and _answered_by_link(request, token):
-        return redirect("feedback:thanks", token=token)
-    seen = None
-    if request.method == "GET":
-        seen = page_cache.Seen.of(request, token, selectors.policy_for_pages())
-        if seen and (kept := seen.serve(request)):
-            return kept
-    invitation = _invitation(request, token)
+    invitation = invitation_by_token(token)
     if invitation is None:
         return _not_found(request)
     page = Page(request, invitation, token)
     if closed := _closed(request, invitation, token):
         return closed
     if request.method == "GET":
-        response = page.render(page.response_form())
-        if seen:
-            seen.keep(response)
-        return response
+        return page.render(page.response_form())
     action = request.POST.get("action", "send")
     if action == "send":
         return _send(page)
@@ -180,14 +126,17 @@ def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _send(page: Page) -> HttpResponse:
-    form = _posted_answer(page.request)  # checked while Redis counted
-    if not _editable(page.response):
-        return page.render(
-            form, status=400, action_error=_("This answer can no longer be changed.")
-        )
+    form = page.response_form(page.request.POST)
     if not form.is_valid():
         return page.render(form, status=400)
-    services.response_submit(invitation=page.invitation, **form.cleaned_data)
+    try:
+        services.response_submit(invitation=page.invitation, **form.cleaned_data)
+    except services.AnswerRefused as refusal:
+        # Declined in another tab or expired since the page was read: that page; an
+        # answer past its edit window: the form again, saying so.
+        page.invitation.refresh_from_db()
+        closed = _closed(page.request, page.invitation, page.token)
+        return closed or page.render(form, status=400, action_error=str(refusal))
     return redirect("feedback:thanks", token=page.token)
 
 
@@ -210,7 +159,7 @@ def _later(page: Page, days: str) -> HttpResponse:
 @customer_page
 @require_http_methods(["GET"])
 def thanks(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = _invitation(request, token)
+    invitation = invitation_by_token(token)
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)
@@ -224,7 +173,7 @@ def later(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _open(request, token)
     if isinstance(invitation, HttpResponse):
         return invitation
-    form = SnoozeForm(request.POST or None, choices=selectors.policy_for_pages().snooze_choices)
+    form = SnoozeForm(request.POST or None, choices=InvitationPolicy.live().snooze_choices)
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_snooze(
@@ -256,7 +205,7 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
 @customer_page
 @require_http_methods(["GET", "POST"])
 def stop(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = link_invitation(request, token)
+    invitation = invitation_by_token(token)
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)
@@ -269,7 +218,7 @@ def stop(request: HttpRequest, token: str) -> HttpResponse:
 @customer_page
 @require_http_methods(["POST"])
 def resume(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = link_invitation(request, token)
+    invitation = invitation_by_token(token)
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)

@@ -13,8 +13,8 @@ from django.urls import reverse
 from feedback.models import InvitationPolicy
 from feedback.policy import PolicyRules
 from feedback.policy_words import describe_changes
+from feedback.selectors.simulator import comparison, daily_sends, delivered_count, simulate_many
 from feedback.services.policy import policy_snapshot
-from feedback.simulator import comparison, daily_sends, delivered_count, simulate_many
 from feedback.staff_forms import PeriodForm, PolicyForm, draft_policy
 from feedback.views.staff import POLICY_PERMISSION, staff_view
 

@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feedback.models import InvitationPolicy
 from feedback.policy import PolicyRules
+from feedback.selectors.simulator import comparison, simulate_many
 from feedback.services.policy import AUDITED_FIELDS
-from feedback.simulator import comparison, simulate_many
 from feedback.staff_forms import PolicyForm, draft_policy, policy_form_data
 
 BOOLEANS = {"true": True, "yes": True, "on": True, "1": True}

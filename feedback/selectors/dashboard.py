@@ -11,14 +11,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from feedback.followups import FollowUpStats, followup_stats
+from feedback import states
 from feedback.models import Invitation, InvitationPolicy, Order, OrderItem, Response
+from feedback.selectors.contacts import FollowUpStats, followup_stats
 
 State = Invitation.State
 Reason = Invitation.Reason
@@ -27,9 +27,6 @@ Reason = Invitation.Reason
 SMALL_SAMPLE = 30
 LATEST_COMMENTS = 10
 PRODUCTS_SHOWN = 50
-CHANNELS_CACHE_KEY = "dashboard:channels"
-CHANNELS_CACHE_SECONDS = 300
-NOT_SENT_STATES = (State.SUPPRESSED, State.SEND_FAILED, State.SEND_UNKNOWN)
 
 DEFINITIONS = {
     "sent": "Invitation emails accepted by the mail server in the period.",
@@ -122,13 +119,9 @@ def ratio(part: int, whole: int, scale: float = 1.0) -> float | None:
 
 
 def channel_choices() -> list[str]:
-    """Distinct order channels. Cached: on a million orders the DISTINCT reads them all."""
-    channels = cache.get(CHANNELS_CACHE_KEY)
-    if channels is None:
-        rows = Order.objects.exclude(channel="").values_list("channel", flat=True).distinct()
-        channels = sorted(rows)
-        cache.set(CHANNELS_CACHE_KEY, channels, CHANNELS_CACHE_SECONDS)
-    return channels
+    """Distinct order channels, for the filter."""
+    rows = Order.objects.exclude(channel="").values_list("channel", flat=True).distinct()
+    return sorted(rows)
 
 
 # Filtered base querysets
@@ -271,7 +264,7 @@ def _not_sent(filters: Filters) -> dict[str, object]:
     """One query: invitations due in the period that were not sent, by state and reason."""
     rows = (
         invitations(filters)
-        .filter(due_at__gte=filters.start, due_at__lt=filters.end, state__in=NOT_SENT_STATES)
+        .filter(due_at__gte=filters.start, due_at__lt=filters.end, state__in=states.NOT_SENT)
         .values_list("state", "suppression_reason")
         .annotate(n=Count("pk"))
         .order_by()
