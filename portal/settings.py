@@ -177,11 +177,6 @@ FEEDBACK_RATE_PER_IP = env.int("FEEDBACK_RATE_PER_IP", default=120)
 FEEDBACK_RATE_PER_TOKEN = env.int("FEEDBACK_RATE_PER_TOKEN", default=30)
 # Unknown links per address per 10 minutes before every /f/ request gets 429.
 FEEDBACK_RATE_MISSES_PER_IP = env.int("FEEDBACK_RATE_MISSES_PER_IP", default=20)
-# Customer pages re-read the live policy (what they display of it) at most this often.
-FEEDBACK_POLICY_CACHE_SECONDS = env.int("FEEDBACK_POLICY_CACHE_SECONDS", default=5)
-# Feedback pages each web process keeps as rendered (about 5 KB each), served again
-# while the database says nothing on them changed; 0 renders every time.
-FEEDBACK_PAGE_CACHE_ENTRIES = env.int("FEEDBACK_PAGE_CACHE_ENTRIES", default=2000)
 # The REST API (/api/v1/): requests per token per window, in the shared cache, and the
 # largest body read (a list of 1,000 orders is well under 2 MB; Django's own limit,
 # DATA_UPLOAD_MAX_MEMORY_SIZE, must stay above it).
