@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from feedback import services
+from feedback.ingest import ItemRecord, OrderRecord
 from feedback.models import Customer, Invitation, InvitationPolicy, Order, OrderItem
-from feedback.services import ItemRecord, OrderRecord, orders_upsert
+from feedback.services import orders_upsert
 from feedback.services.scheduling import invitations_schedule_bulk
 from tests.factories import CustomerFactory, OrderFactory
 

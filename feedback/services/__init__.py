@@ -19,15 +19,13 @@ from feedback.services.invitations import (
     order_mark_delivered,
     send_here,
 )
-from feedback.services.orders import ItemRecord, OrderRecord, UpsertSummary, orders_upsert
+from feedback.services.orders import UpsertSummary, orders_upsert
 from feedback.services.policy import policy_save
 from feedback.services.responses import answer_by_link, response_submit
 
 __all__ = [
     "BatchResult",
     "ControlRefused",
-    "ItemRecord",
-    "OrderRecord",
     "SweepSummary",
     "UpsertSummary",
     "answer_by_link",

@@ -20,8 +20,8 @@ from typing import IO
 
 from django.db import DataError, IntegrityError
 
-from feedback.ingest import CSV_HEADER, RowInvalid, record_from_row
-from feedback.services.orders import OrderRecord, UpsertSummary, orders_upsert
+from feedback.ingest import CSV_HEADER, OrderRecord, RowInvalid, record_from_row
+from feedback.services.orders import UpsertSummary, orders_upsert
 
 DEFAULT_BATCH_SIZE = 1000
 # A longer line is refused rather than held in memory (a binary file may have no newline).
