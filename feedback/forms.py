@@ -1,7 +1,6 @@
 from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
 from django import forms
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 # Neutral labels; 5 means excellent, not "met expectations" (DESIGN §1).
@@ -52,42 +51,27 @@ class ResponseForm(forms.Form):
     contact_requested = forms.BooleanField(label=_("Please contact me about this"), required=False)
     quote_allowed = forms.BooleanField(label=_("You may quote me"), required=False)
 
+    def __init__(self, *args: object, nps_enabled: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if not nps_enabled:
+            del self.fields["nps"]
+
     def clean(self) -> dict:
         data = super().clean()
         data.setdefault("nps", None)
         return data
 
 
-class ResponseFormWithoutNps(ResponseForm):
-    # Left out of the class rather than deleted from each form: a form deep-copies every
-    # field it declares, and the 0-10 question's choices are most of that work.
-    nps = None
-
-
 def response_form(
     data: object = None, *, initial: dict | None = None, nps_enabled: bool
 ) -> ResponseForm:
     """The feedback form, with the 0-10 question only if the policy asks it."""
-    form_class = ResponseForm if nps_enabled else ResponseFormWithoutNps
-    return form_class(data, initial=initial)
-
-
-# The blank form is the same for every customer in a language: render it once per process.
-_blank_form_html: dict[tuple[str, bool], SafeString] = {}
+    return ResponseForm(data, initial=initial, nps_enabled=nps_enabled)
 
 
 def response_form_html(form: ResponseForm) -> SafeString:
-    """The form's fields as crispy renders them; a blank form comes from memory.
-
-    A blank form (no data, no earlier answer) depends only on the language and on whether
-    the 0-10 question is asked: no per-customer value and no CSRF token are in it.
-    """
-    if form.is_bound or form.initial:
-        return as_crispy_form(form)
-    key = (get_language(), "nps" in form.fields)
-    if key not in _blank_form_html:
-        _blank_form_html[key] = as_crispy_form(form)
-    return _blank_form_html[key]
+    """The form's fields as crispy renders them, in the active language."""
+    return as_crispy_form(form)
 
 
 class SnoozeForm(forms.Form):
