@@ -149,7 +149,9 @@ def test_its_query_count_does_not_grow_with_the_batch() -> None:
             orders_upsert(batch)
         return len(captured)
 
-    assert queries(1000, 5) == queries(2000, 200)
+    few = queries(1000, 5)
+    assert few == queries(2000, 200)
+    assert few <= 20
     assert Invitation.objects.count() == 205
 
 
