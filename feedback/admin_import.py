@@ -1,7 +1,7 @@
 """The admin's "Import orders from CSV" page: the same import as `manage.py import_orders`.
 
-Mixed into OrderAdmin. The upload is read in chunks (Django spools a large one to a
-temporary file) and decoded incrementally; the page lists each bad line with its reason.
+Mixed into OrderAdmin. The upload is read line by line (Django spools a large one to a
+temporary file); the page lists each bad line with its reason.
 """
 
 from django import forms
@@ -81,7 +81,7 @@ def _run(upload: object) -> dict[str, object]:
             errors.append(line)
 
     try:
-        report = orders_import_csv(chunks=upload.chunks(), on_error=on_error)
+        report = orders_import_csv(file=upload, on_error=on_error)
     except ImportFailed as error:
         report = error.report if error.report.rows else None
         return {"failure": f"{error}", "report": report, "errors": errors}

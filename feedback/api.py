@@ -27,9 +27,10 @@ from ninja.throttling import BaseThrottle
 from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator
 
 from feedback import ingest, ratelimit, services
+from feedback.ingest import ItemRecord, OrderRecord
 from feedback.models import ApiToken, Invitation, Order
 from feedback.services import api_tokens
-from feedback.services.orders import ItemRecord, OrderRecord, orders_upsert
+from feedback.services.orders import orders_upsert
 
 MAX_ORDERS_PER_REQUEST = 1000
 BODY_METHODS = ("POST", "PUT", "PATCH")

@@ -51,28 +51,26 @@ class ResponseForm(forms.Form):
     contact_requested = forms.BooleanField(label=_("Please contact me about this"), required=False)
     quote_allowed = forms.BooleanField(label=_("You may quote me"), required=False)
 
+    def __init__(self, *args: object, nps_enabled: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if not nps_enabled:
+            del self.fields["nps"]
+
     def clean(self) -> dict:
         data = super().clean()
         data.setdefault("nps", None)
         return data
 
 
-class ResponseFormWithoutNps(ResponseForm):
-    # Left out of the class rather than deleted from each form: a form deep-copies every
-    # field it declares, and the 0-10 question's choices are most of that work.
-    nps = None
-
-
 def response_form(
     data: object = None, *, initial: dict | None = None, nps_enabled: bool
 ) -> ResponseForm:
     """The feedback form, with the 0-10 question only if the policy asks it."""
-    form_class = ResponseForm if nps_enabled else ResponseFormWithoutNps
-    return form_class(data, initial=initial)
+    return ResponseForm(data, initial=initial, nps_enabled=nps_enabled)
 
 
 def response_form_html(form: ResponseForm) -> SafeString:
-    """The form's fields as crispy renders them."""
+    """The form's fields as crispy renders them, in the active language."""
     return as_crispy_form(form)
 
 

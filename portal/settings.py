@@ -68,16 +68,10 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Opening a PostgreSQL connection costs about 8x a simple request here: keep them open.
+    # Keep connections open between requests, and check a kept one before a request uses
+    # it, so that a database restart costs no 500.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
-    # Django's backend, with a health check that asks the socket before the server.
-    DATABASES["default"]["ENGINE"] = "portal.postgresql"
-    # Parameters bound on the server, and a statement run 5 times on a connection is
-    # prepared: PostgreSQL then skips planning it, often most of a small query's cost.
-    # (Not behind a transaction-mode connection pooler: prepared statements need one
-    # server connection per client connection.)
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # web, worker and beat share one file in the demo: WAL and immediate transactions
     # let them write without "database is locked" errors.

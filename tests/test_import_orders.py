@@ -1,6 +1,7 @@
 """`manage.py import_orders` and the admin's upload page: good rows in, bad rows reported by
 line, nothing half-written, and a second import changes nothing."""
 
+import io
 from io import StringIO
 from pathlib import Path
 
@@ -104,11 +105,26 @@ def test_a_second_import_changes_nothing(mixed: Path) -> None:
     assert Invitation.objects.count() == 1
 
 
-def test_chunk_boundaries_inside_a_character_or_a_line_end_change_nothing() -> None:
-    # One byte at a time: "í" and "\r\n" are split between chunks.
+class OneByteAtATime(io.RawIOBase):
+    """A file that hands out one byte per read, as a slow pipe might."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:
+        byte = self.data.read(1)
+        buffer[: len(byte)] = byte
+        return len(byte)
+
+
+def test_reads_that_split_a_character_or_a_line_end_change_nothing() -> None:
+    # "í" and "\r\n" are split between reads.
     errors: list[str] = []
-    chunks = (MIXED[n : n + 1] for n in range(len(MIXED)))
-    report = orders_import_csv(chunks=chunks, on_error=errors.append, batch_size=2)
+    file = io.BufferedReader(OneByteAtATime(MIXED), buffer_size=1)
+    report = orders_import_csv(file=file, on_error=errors.append, batch_size=2)
     assert str(report) == "created 3, updated 0, unchanged 0, rejected 6"
     assert errors == REPORT
     assert Customer.objects.get(email="ana@example.com").name == "García, Ana"
@@ -171,6 +187,17 @@ def test_rows_before_an_unreadable_line_are_imported_and_counted(tmp_path: Path)
         "(rows before it: created 2, updated 0, unchanged 0, rejected 0)"
     )
     assert sorted(Order.objects.values_list("external_id", flat=True)) == ["A-1", "A-7"]
+
+
+def test_it_refuses_a_line_too_long_to_hold_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(f"{HEADER}\n{ROWS[1]}\n".encode() + b"x" * (1024 * 1024 + 1))
+    with pytest.raises(CommandError) as caught:
+        import_file(path)
+    assert str(caught.value).endswith(
+        "line 3: a line is longer than 1,048,576 characters "
+        "(rows before it: created 1, updated 0, unchanged 0, rejected 0)"
+    )
 
 
 def test_it_names_a_missing_file(tmp_path: Path) -> None:

@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedback import ingest
-from feedback.ingest import FieldError, RowInvalid
-from feedback.services.orders import ItemRecord
+from feedback.ingest import FieldError, ItemRecord, RowInvalid
 
 GOOD_ROW = {
     "order_id": " A-1 ",

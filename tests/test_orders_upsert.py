@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from feedback import services
+from feedback.ingest import ItemRecord, OrderRecord
 from feedback.models import Customer, Invitation, InvitationPolicy, Order, OrderItem
-from feedback.services import ItemRecord, OrderRecord, orders_upsert
+from feedback.services import orders_upsert
 from feedback.services.scheduling import invitations_schedule_bulk
 from tests.factories import CustomerFactory, OrderFactory
 
@@ -148,7 +149,9 @@ def test_its_query_count_does_not_grow_with_the_batch() -> None:
             orders_upsert(batch)
         return len(captured)
 
-    assert queries(1000, 5) == queries(2000, 200)
+    few = queries(1000, 5)
+    assert few == queries(2000, 200)
+    assert few <= 20
     assert Invitation.objects.count() == 205
 
 

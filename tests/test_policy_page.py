@@ -111,6 +111,8 @@ def test_bad_values_are_refused_on_their_field(client: Client, alice: User) -> N
     assert "The window must end after it starts." in html
     assert "Give whole numbers of days separated by commas, e.g. 7, 14, 30." in html
     assert "This field is required." in html
+    # The live policy beside the form is still the stored one.
+    assert "between 09:00 and 18:00 in the customer&#x27;s time zone" in html
     assert InvitationPolicy.live().send_window_end == time(18, 0)
     assert not PolicyVersion.objects.exists()
 

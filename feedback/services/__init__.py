@@ -20,7 +20,7 @@ from feedback.services.invitations import (
     order_mark_delivered,
     send_here,
 )
-from feedback.services.orders import ItemRecord, OrderRecord, UpsertSummary, orders_upsert
+from feedback.services.orders import UpsertSummary, orders_upsert
 from feedback.services.policy import policy_save
 from feedback.services.responses import AnswerRefused, answer_editable, response_submit
 
@@ -28,8 +28,6 @@ __all__ = [
     "AnswerRefused",
     "BatchResult",
     "ControlRefused",
-    "ItemRecord",
-    "OrderRecord",
     "SweepSummary",
     "UpsertSummary",
     "answer_editable",

@@ -1,7 +1,7 @@
 """The CSV import of orders, for `manage.py import_orders` and the admin's upload page.
 
-The file is read as a stream of byte chunks, decoded incrementally and parsed row by row:
-memory holds one batch of rows, not the file. Each row is validated on its own
+The file is read as text and parsed row by row: memory holds one batch of rows and the
+ids seen so far, not the file. Each row is validated on its own
 (feedback.ingest); good rows go to orders_upsert a batch at a time, one transaction per
 batch, so a bad row never blocks the good ones and nothing is half-written. Bad rows are
 reported as `line N: field: reason`, N being the row's first physical line (the header
@@ -12,22 +12,21 @@ this file is rejected and reported, naming the earlier line. (Letting the later 
 would make a re-import flip the order back and forth, and no longer change nothing.)
 """
 
-import codecs
 import csv
-import re
-from array import array
-from collections.abc import Callable, Iterable, Iterator
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 from django.db import DataError, IntegrityError
 
-from feedback.ingest import CSV_HEADER, RowInvalid, record_from_row
-from feedback.services.orders import OrderRecord, UpsertSummary, orders_upsert
+from feedback.ingest import CSV_HEADER, OrderRecord, RowInvalid, record_from_row
+from feedback.services.orders import UpsertSummary, orders_upsert
 
 DEFAULT_BATCH_SIZE = 1000
 # A longer line is refused rather than held in memory (a binary file may have no newline).
-MAX_LINE_BYTES = 1024 * 1024
-LINE_END = re.compile(r"\r\n|\r|\n")
+MAX_LINE_CHARS = 1024 * 1024
+NOT_UTF8 = "the file is not UTF-8 text; save it as CSV UTF-8"
 
 
 class ImportFailed(Exception):
@@ -55,18 +54,21 @@ class ImportReport:
 
 def orders_import_csv(
     *,
-    chunks: Iterable[bytes],
+    file: IO[bytes],
     on_error: Callable[[str], None],
     on_batch: Callable[[], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> ImportReport:
-    """Import a CSV file given as byte chunks (UTF-8, BOM or not, any line ends).
+    """Import a CSV file opened in binary mode (UTF-8, BOM or not, any line ends).
 
     Calls on_error with each `line N: field: reason`, and on_batch after each batch (for a
     progress bar). Raises ImportFailed when the file cannot be read as an order CSV.
     """
     report = ImportReport()
-    reader = csv.reader(_lines(chunks))
+    # Bytes that are not UTF-8 are kept as they are (surrogateescape) and refused line by
+    # line, so that the error names its line and the lines before it go in.
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    reader = csv.reader(_lines(text))
     rows = _rows(reader, _columns(reader))
     try:
         for batch in _batches(rows, report, on_error, batch_size):
@@ -87,7 +89,7 @@ def _batches(
 ) -> Iterator[list[tuple[int, OrderRecord]]]:
     """The good rows, a batch at a time; the bad ones reported on the way."""
     batch: list[tuple[int, OrderRecord]] = []
-    seen = FirstLines()
+    seen: dict[str, int] = {}
     try:
         for line, row in rows:
             if isinstance(row, RowInvalid):
@@ -112,7 +114,7 @@ def _batches(
 def _columns(reader: Iterator[list[str]]) -> list[str]:
     try:
         header = next(reader, None)
-    except (UnicodeDecodeError, csv.Error, ImportFailed) as error:
+    except (csv.Error, ImportFailed) as error:
         raise ImportFailed(f"line 1: {_unreadable(error)}") from None
     columns = [name.strip().lower() for name in header or []]
     missing = [name for name in CSV_HEADER if name not in columns]
@@ -132,7 +134,7 @@ def _rows(
         start = reader.line_num + 1
         try:
             cells = next(reader, None)
-        except (UnicodeDecodeError, csv.Error, ImportFailed) as error:
+        except (csv.Error, ImportFailed) as error:
             raise ImportFailed(f"line {start}: {_unreadable(error)}") from None
         if cells is None:
             return
@@ -149,8 +151,6 @@ def _rows(
 
 
 def _unreadable(error: Exception) -> str:
-    if isinstance(error, UnicodeDecodeError):
-        return "the file is not UTF-8 text; save it as CSV UTF-8"
     if isinstance(error, ImportFailed):
         return str(error)
     return f"not readable as CSV ({error})"
@@ -183,75 +183,14 @@ def _flush(
             _reject(report, on_error, line, [("row", f"the database refused it ({first})")])
 
 
-def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Decode UTF-8 (a BOM is dropped) incrementally and cut it into lines, each with its
-    line end, as csv expects of a file opened with newline=""."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    pending = ""
-    for chunk in chunks:
+def _lines(text: IO[str]) -> Iterator[str]:
+    """The file's lines, each with its line end, as csv expects of a file opened with
+    newline=""; a line that is too long or not UTF-8 ends the import."""
+    while line := text.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS:
+            raise ImportFailed(f"a line is longer than {MAX_LINE_CHARS:,} characters")
         try:
-            pending += decoder.decode(chunk)
-        except UnicodeDecodeError as error:
-            # The whole lines before the bad bytes first, so the error names its line.
-            pending += error.object[: error.start].decode("utf-8")
-            yield from _complete_lines(pending)[0]
-            raise
-        lines, pending = _complete_lines(pending)
-        yield from lines
-        if len(pending) > MAX_LINE_BYTES:
-            raise ImportFailed(f"a line is longer than {MAX_LINE_BYTES // 1024} KB")
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield pending
-
-
-def _complete_lines(text: str) -> tuple[list[str], str]:
-    """The whole lines of text (with their ends), and the rest."""
-    lines, start = [], 0
-    for match in LINE_END.finditer(text):
-        if match.group() == "\r" and match.end() == len(text):
-            break  # perhaps the first half of a \r\n split between chunks
-        lines.append(text[start : match.end()])
-        start = match.end()
-    return lines, text[start:]
-
-
-class FirstLines:
-    """order id -> the line it first appeared on, in two flat arrays (16 bytes a slot,
-    at most half full): a million ids take 32 MB where a dict of strings takes ~150 MB.
-
-    Keys are the ids' 64-bit hashes; two different ids colliding is about as likely as
-    one in 10^7 for a million ids, and would only report a false duplicate.
-    """
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._keys = array("q", bytes(8 * capacity))
-        self._lines = array("q", bytes(8 * capacity))
-        self._used = 0
-
-    def setdefault(self, key: str, line: int) -> int:
-        hashed = hash(key) or 1  # 0 marks an empty slot
-        slot = self._slot(hashed)
-        if self._keys[slot]:
-            return self._lines[slot]
-        self._keys[slot], self._lines[slot] = hashed, line
-        self._used += 1
-        if 2 * self._used > len(self._keys):
-            self._grow()
-        return line
-
-    def _slot(self, hashed: int) -> int:
-        mask = len(self._keys) - 1
-        slot = hashed & mask
-        while self._keys[slot] and self._keys[slot] != hashed:
-            slot = (slot + 1) & mask
-        return slot
-
-    def _grow(self) -> None:
-        keys, lines = self._keys, self._lines
-        self._keys = array("q", bytes(16 * len(keys)))
-        self._lines = array("q", bytes(16 * len(keys)))
-        for hashed, line in zip(keys, lines, strict=True):
-            if hashed:
-                slot = self._slot(hashed)
-                self._keys[slot], self._lines[slot] = hashed, line
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ImportFailed(NOT_UTF8) from None
+        yield line

@@ -25,32 +25,11 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from feedback.ingest import OrderRecord
 from feedback.models import Customer, Order, OrderItem
 from feedback.services.scheduling import invitations_schedule_bulk
 
 DEADLOCK_RETRIES = 3
-
-
-@dataclass(frozen=True)
-class ItemRecord:
-    sku: str
-    name: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class OrderRecord:
-    order_id: str
-    customer_email: str
-    customer_name: str
-    placed_at: datetime  # aware
-    delivered_at: datetime | None  # aware
-    items: tuple[ItemRecord, ...]
-    locale: str
-    time_zone: str
-    # Customer.Consent value ("given" / "not_given"), or None: leave as is (new: unknown).
-    consent: str | None
-    channel: str = ""
 
 
 @dataclass

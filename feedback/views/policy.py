@@ -48,7 +48,9 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
         data = request.GET if draft_values else None
         form = PolicyForm(data, instance=draft_policy(live))
         return _edit_page(request, form, live)
-    form = PolicyForm(request.POST, instance=draft_policy(live))
+    # The form changes a copy of the row of its own: `live` keeps the stored values, which
+    # the page shows again if the form is refused.
+    form = PolicyForm(request.POST, instance=InvitationPolicy.objects.get(pk=live.pk))
     if request.POST.get("loaded") != _stamp(live):
         form.is_valid()
         form.add_error(
@@ -59,9 +61,7 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
         return _edit_page(request, form, live, status=409)
     if not form.is_valid():
         return _edit_page(request, form, live, status=400)
-    edited = form.instance
-    edited.pk, edited._state.adding = live.pk, False
-    version = services.policy_save(policy=edited, changed_by=request.user)
+    version = services.policy_save(policy=form.instance, changed_by=request.user)
     if version is None:
         messages.info(request, "Nothing changed: the policy is as it was.")
     else:

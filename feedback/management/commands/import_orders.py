@@ -1,6 +1,5 @@
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -10,8 +9,6 @@ from tqdm import tqdm
 
 from feedback.ingest import CSV_HEADER
 from feedback.services.order_import import DEFAULT_BATCH_SIZE, ImportFailed, orders_import_csv
-
-CHUNK_BYTES = 64 * 1024
 
 
 class Command(BaseCommand):
@@ -56,7 +53,7 @@ class Command(BaseCommand):
         )
         try:
             report = orders_import_csv(
-                chunks=_chunks(source),
+                file=source,
                 on_error=lambda line: self._report(line, errors_file),
                 on_batch=lambda: bar.update(source.tell() - bar.n),
                 batch_size=batch_size,
@@ -83,11 +80,8 @@ class Command(BaseCommand):
             raise CommandError(f"cannot write {errors}: {error.strerror}") from None
 
     def _report(self, line: str, errors_file: IO[str] | None) -> None:
-        tqdm.write(line, file=self.stderr._out)
+        # The progress bar is cleared while the line is written, then drawn again below it.
+        with tqdm.external_write_mode(file=sys.stderr):
+            self.stderr.write(line)
         if errors_file:
             errors_file.write(line + "\n")
-
-
-def _chunks(source: IO[bytes]) -> Iterator[bytes]:
-    while chunk := source.read(CHUNK_BYTES):
-        yield chunk
