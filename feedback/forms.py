@@ -56,11 +56,6 @@ class ResponseForm(forms.Form):
         if not nps_enabled:
             del self.fields["nps"]
 
-    def clean(self) -> dict:
-        data = super().clean()
-        data.setdefault("nps", None)
-        return data
-
 
 def response_form(
     data: object = None, *, initial: dict | None = None, nps_enabled: bool

@@ -216,6 +216,23 @@ def test_an_answered_invitation_shows_the_answer_and_can_be_edited_for_a_week(
     assert Response.objects.get().rating == 4
 
 
+def test_a_resave_without_the_recommend_question_keeps_the_earlier_score(
+    client: Client,
+) -> None:
+    InvitationPolicy.objects.update_or_create(pk=1, defaults={"nps_enabled": True})
+    invitation = InvitationFactory()
+    client.post(page(invitation), {"action": "send", "rating": "4", "nps": "9"})
+    assert Response.objects.get().nps == 9
+    # Ops turn the question off; the customer opens their answer and saves it unchanged.
+    InvitationPolicy.objects.filter(pk=1).update(nps_enabled=False)
+    assert 'name="nps"' not in client.get(page(invitation)).content.decode()
+    saved = client.post(page(invitation), {"action": "send", "rating": "4", "nps": "0"})
+    assert saved.status_code == 302
+    answer = Response.objects.get()
+    assert (answer.rating, answer.nps) == (4, 9)
+    assert answer.edited_at is not None
+
+
 def test_it_speaks_the_customers_language_and_can_switch(client: Client) -> None:
     invitation = spanish_invitation()
     html = client.get(page(invitation)).content.decode()

@@ -27,6 +27,7 @@ def response_submit(
     nps: int | None = None,
     contact_requested: bool = False,
     quote_allowed: bool = False,
+    nps_asked: bool = True,
     now: datetime | None = None,
 ) -> Response:
     """Store the customer's answer, or change it if they answered before.
@@ -34,7 +35,8 @@ def response_submit(
     The invitation's row lock serialises whatever else happens to it at the same moment:
     a second tab's submit (it then edits the first one's answer), a "no thanks" (whichever
     commits first wins; the other is refused or changes nothing), the sweep's expiry. A
-    follow-up exists only while the customer asks to be contacted.
+    follow-up exists only while the customer asks to be contacted. An edit made while the
+    0-10 question is not asked (`nps_asked=False`) keeps the earlier 0-10 answer.
     """
     now = now or timezone.now()
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -46,6 +48,8 @@ def response_submit(
         "quote_allowed": quote_allowed,
     }
     if invitation.state == State.RESPONDED:
+        if not nps_asked:
+            del fields["nps"]
         return _edit(invitation, fields, now)
     if invitation.state not in states.ANSWERABLE or states.is_expired(invitation, now):
         raise AnswerRefused(_("This invitation no longer takes answers."))

@@ -130,7 +130,9 @@ def _send(page: Page) -> HttpResponse:
     if not form.is_valid():
         return page.render(form, status=400)
     try:
-        services.response_submit(invitation=page.invitation, **form.cleaned_data)
+        services.response_submit(
+            invitation=page.invitation, nps_asked="nps" in form.fields, **form.cleaned_data
+        )
     except services.AnswerRefused as refusal:
         # Declined in another tab or expired since the page was read: that page; an
         # answer past its edit window: the form again, saying so.
