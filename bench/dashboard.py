@@ -68,7 +68,7 @@ def measure_dashboard(days: str, rounds: str) -> dict[str, object]:
     """Median ms of the view and of its SQL replayed raw, interleaved round by round."""
     from django.db import connection
 
-    from feedback.views.dashboard import dashboard_page
+    from feedback.views.staff_dashboard import dashboard_page
 
     request = _request(f"period={days}")
 
@@ -102,7 +102,7 @@ def export_peak(days: str) -> dict[str, object]:
 
     from django.utils import timezone
 
-    from feedback.views.dashboard import export_csv
+    from feedback.views.staff_dashboard import export_csv
 
     today = timezone.localdate()
     start = today - timedelta(days=int(days))

@@ -35,7 +35,7 @@ def measure(days: str, repetitions: str) -> dict[str, object]:
     seconds per repetition, after one unmeasured replay of the same period (imports,
     time-zone files, the allocator's arenas, PostgreSQL's buffers)."""
     from feedback.models import InvitationPolicy
-    from feedback.policy import PolicyRules
+    from feedback.rules import PolicyRules
     from feedback.selectors.simulator import simulate_many
 
     live = PolicyRules.from_policy(InvitationPolicy.live())

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from feedback import tokens
 from feedback.models import Invitation, OrderItem
-from feedback.policy import customer_zone
+from feedback.rules import customer_zone
 
 # The customer's choices, each a page of its own (a GET never changes anything).
 CHOICES = {"answer": "page", "later": "later", "decline": "decline", "stop": "stop"}

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from feedback.models import InvitationPolicy
 from feedback.selectors.contacts import assignable_users
-from feedback.services.followups import NOTE_MAX_LENGTH
+from feedback.services.contacts import NOTE_MAX_LENGTH
 from feedback.services.policy import AUDITED_FIELDS
 
 # The longest period the simulator page replays in one request (the command has no limit).

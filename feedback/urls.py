@@ -1,6 +1,13 @@
 from django.urls import path
 
-from feedback.views import contacts, dashboard, policy, public, simulator, staff
+from feedback.views import (
+    public,
+    staff,
+    staff_contacts,
+    staff_dashboard,
+    staff_policy,
+    staff_simulator,
+)
 
 app_name = "feedback"
 
@@ -11,12 +18,12 @@ urlpatterns = [
     path("f/<str:token>/no-thanks/", public.decline, name="decline"),
     path("f/<str:token>/stop/", public.stop, name="stop"),
     path("f/<str:token>/resume/", public.resume, name="resume"),
-    path("staff/", dashboard.dashboard_page, name="dashboard"),
-    path("staff/export.csv", dashboard.export_csv, name="export"),
+    path("staff/", staff_dashboard.dashboard_page, name="dashboard"),
+    path("staff/export.csv", staff_dashboard.export_csv, name="export"),
     path("staff/outbox/", staff.outbox, name="outbox"),
-    path("staff/contacts/", contacts.contacts, name="contacts"),
-    path("staff/contacts/<int:pk>/", contacts.contact_detail, name="contact"),
-    path("staff/policy/", policy.policy, name="policy"),
-    path("staff/policy/edit/", policy.policy_edit, name="policy_edit"),
-    path("staff/simulate/", simulator.simulate, name="simulate"),
+    path("staff/contacts/", staff_contacts.contacts, name="contacts"),
+    path("staff/contacts/<int:pk>/", staff_contacts.contact_detail, name="contact"),
+    path("staff/policy/", staff_policy.policy, name="policy"),
+    path("staff/policy/edit/", staff_policy.policy_edit, name="policy_edit"),
+    path("staff/simulate/", staff_simulator.simulate, name="simulate"),
 ]

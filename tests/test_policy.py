@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from feedback.policy import Facts, PolicyRules, decide, in_sample, send_time
+from feedback.rules import Facts, PolicyRules, decide, in_sample, send_time
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

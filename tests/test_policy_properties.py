@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedback.policy import Facts, PolicyRules, customer_zone, decide, in_sample, in_window
+from feedback.rules import Facts, PolicyRules, customer_zone, decide, in_sample, in_window
 
 ZONES = [
     "UTC",

@@ -14,7 +14,7 @@ from django.utils import timezone
 from feedback import services, tokens
 from feedback.models import Customer, EmailLog, FollowUp, Invitation, PrivacyAudit, Response
 from feedback.selectors.dashboard import Filters, dashboard_figures
-from feedback.services.followups import followup_add_note
+from feedback.services.contacts import followup_add_note
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db

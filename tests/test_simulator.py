@@ -13,9 +13,9 @@ from django.db import DatabaseError, connection
 from django.test import Client
 
 from feedback.models import EmailLog, InvitationPolicy
-from feedback.policy import PolicyRules
+from feedback.rules import PolicyRules
 from feedback.selectors.simulator import read_only, simulate, simulate_many
-from feedback.views import simulator as simulator_view
+from feedback.views import staff_simulator as simulator_view
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 from tests.staff import member
 

@@ -2,7 +2,7 @@
 
 Read-only: it runs SELECTs only (on PostgreSQL inside a READ ONLY transaction, so the
 database itself refuses any write) and sends nothing. The decision is the engine's own pure
-function, `feedback.policy.decide`; what the engine learns from the database as it goes
+function, `feedback.rules.decide`; what the engine learns from the database as it goes
 (the customer's last invitation, the day's sends) is kept here in memory from the replay's
 own simulated sends, so the result reflects the draft policy, not what actually happened.
 """
@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from feedback.models import Invitation, Order, SuppressionReason
-from feedback.policy import Facts, PolicyRules, decide, send_time
+from feedback.rules import Facts, PolicyRules, decide, send_time
 
 ORDER_FIELDS = (
     "external_id",

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from feedback import states
 from feedback.models import Customer, Invitation, InvitationPolicy
-from feedback.policy import PolicyRules, into_window
+from feedback.rules import PolicyRules, into_window
 
 State = Invitation.State
 

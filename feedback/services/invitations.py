@@ -31,7 +31,7 @@ from feedback.models import (
     Order,
     OrderItem,
 )
-from feedback.policy import Decision, Facts, PolicyRules, decide
+from feedback.rules import Decision, Facts, PolicyRules, decide
 
 logger = logging.getLogger(__name__)
 

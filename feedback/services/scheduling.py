@@ -1,6 +1,6 @@
 """Scheduling many delivered orders at once: the import's and the API's list form.
 
-The same decision as invitation_schedule (the pure feedback.policy.decide over the same
+The same decision as invitation_schedule (the pure feedback.rules.decide over the same
 facts), taken for a whole batch with a fixed number of queries: one to find the orders
 that already have their invitation, one for their customers, one insert.
 """
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from feedback.models import Customer, Invitation, Order
-from feedback.policy import decide
+from feedback.rules import decide
 from feedback.services.invitations import _facts, _state_for, _token_fields, live_rules
 
 

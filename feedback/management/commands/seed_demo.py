@@ -1,6 +1,6 @@
 """Demo data for `make run`: customers, orders and a believable invitation history.
 
-The history is replayed through the pipeline's own pure rules (feedback.policy.decide), so due
+The history is replayed through the pipeline's own pure rules (feedback.rules.decide), so due
 times and suppressions are ones the real system would have produced. Idempotent: fixed external
 ids and emails, a fixed random seed, and only rows that are missing get created.
 """
@@ -32,7 +32,7 @@ from feedback.models import (
     PolicyVersion,
     Response,
 )
-from feedback.policy import SEND, Decision, Facts, PolicyRules, customer_zone, decide
+from feedback.rules import SEND, Decision, Facts, PolicyRules, customer_zone, decide
 from feedback.services.policy import policy_snapshot
 
 State = Invitation.State

@@ -3,7 +3,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from feedback.models import InvitationPolicy
-from feedback.policy import PolicyRules
+from feedback.rules import PolicyRules
 from feedback.selectors.simulator import comparison, simulate_many
 from feedback.services.policy import AUDITED_FIELDS
 from feedback.staff_forms import PolicyForm, draft_policy, policy_form_data

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from feedback.models import FollowUp
 from feedback.selectors import contacts as contact_reads
-from feedback.services import followups as services
+from feedback.services import contacts as services
 from feedback.staff_forms import AssignForm, NoteForm
 from feedback.views.staff import staff_view
 

@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from feedback.models import InvitationPolicy
-from feedback.policy import PolicyRules
 from feedback.policy_words import describe_changes
+from feedback.rules import PolicyRules
 from feedback.selectors.simulator import comparison, daily_sends, delivered_count, simulate_many
 from feedback.services.policy import policy_snapshot
 from feedback.staff_forms import PeriodForm, PolicyForm, draft_policy
