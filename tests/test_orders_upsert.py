@@ -13,7 +13,7 @@ from feedback import services
 from feedback.ingest import ItemRecord, OrderRecord
 from feedback.models import Customer, Invitation, InvitationPolicy, Order, OrderItem
 from feedback.services import orders_upsert
-from feedback.services.scheduling import invitations_schedule_bulk
+from feedback.services.invitations import invitations_schedule
 from tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("all_day_window")]
@@ -178,7 +178,7 @@ def test_bulk_scheduling_decides_as_the_single_order_service() -> None:
             )
         )
     singles = [services.invitation_schedule(order=one, now=now) for one, _ in pairs]
-    invitations_schedule_bulk(orders=[other for _, other in pairs], now=now)
+    invitations_schedule(orders=[other for _, other in pairs], now=now)
     bulk = {i.order_id: i for i in Invitation.objects.filter(order__in=[o for _, o in pairs])}
 
     def outcome(invitation: Invitation) -> tuple[object, ...]:

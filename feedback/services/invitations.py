@@ -8,7 +8,7 @@ import itertools
 import logging
 import smtplib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -88,36 +88,47 @@ def invitation_schedule(*, order: Order, now: datetime | None = None) -> Invitat
     """
     if order.delivered_at is None:
         raise ValueError(f"order {order.external_id} is not delivered")
-    existing = Invitation.objects.filter(order=order).first()
-    if existing is not None:
-        return existing
+    invitations_schedule(orders=[order], now=now)
+    return Invitation.objects.get(order=order)
+
+
+def invitations_schedule(*, orders: Sequence[Order], now: datetime | None = None) -> int:
+    """Give each delivered order without an invitation its one invitation, scheduled or
+    suppressed with its reason, in a fixed number of queries (an import schedules
+    thousands). Idempotent: an order that has its invitation keeps it, and the
+    one-per-order constraint settles a race (the loser's row is dropped by ON CONFLICT DO
+    NOTHING). Returns how many it inserted or found inserted by a concurrent call."""
+    delivered = {order.pk: order for order in orders if order.delivered_at is not None}
+    have = set(Invitation.objects.filter(order_id__in=delivered).values_list("order_id", flat=True))
+    todo = [order for pk, order in sorted(delivered.items()) if pk not in have]
+    if not todo:
+        return 0
+    # Fresh from the database: the cooldown reads last_invited_at and the opt-out
+    # invitations_stopped_at.
+    customers = Customer.objects.in_bulk({order.customer_id for order in todo})
     rules = live_rules()
-    decision = decide(rules, _facts(order, order.customer), now or timezone.now())
-    try:
-        # A savepoint: a concurrent delivery event may have created it a moment ago.
-        with transaction.atomic():
-            return Invitation.objects.create(
+    now = now or timezone.now()
+    invitations = []
+    for order in todo:
+        customer = customers[order.customer_id]
+        decision = decide(rules, _facts(order, customer), now)
+        # Creation, not a transition: the new row starts in one of the two first states.
+        state = State.SCHEDULED if decision.send else State.SUPPRESSED
+        nonce = tokens.new_nonce()
+        invitations.append(
+            Invitation(
                 order=order,
-                customer=order.customer,
+                customer=customer,
+                state=state,
+                suppression_reason=decision.reason,
                 due_at=decision.due_at,
                 expires_at=decision.due_at + timedelta(days=rules.invitation_valid_days),
-                **_token_fields(),
-                **_state_for(decision),
+                token_nonce=nonce,
+                token_hash=tokens.token_hash(tokens.token_for(nonce)),
             )
-    except IntegrityError:
-        return Invitation.objects.get(order=order)
-
-
-def _token_fields() -> dict[str, str]:
-    nonce = tokens.new_nonce()
-    return {"token_nonce": nonce, "token_hash": tokens.token_hash(tokens.token_for(nonce))}
-
-
-def _state_for(decision: Decision) -> dict[str, str]:
-    # Creation, not a transition: the new row starts in one of the two first states.
-    if decision.send:
-        return {"state": State.SCHEDULED, "suppression_reason": ""}
-    return {"state": State.SUPPRESSED, "suppression_reason": decision.reason}
+        )
+    Invitation.objects.bulk_create(invitations, ignore_conflicts=True, batch_size=1000)
+    return len(invitations)
 
 
 # The sweep ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ Rules a sender can rely on:
   one;
 - items are replaced only when they differ from the stored ones;
 - every delivered order of the batch without an invitation gets one, scheduled or
-  suppressed with its reason, through feedback.services.scheduling.
+  suppressed with its reason, through feedback.services.invitations.invitations_schedule.
 """
 
 import time
@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from feedback.ingest import OrderRecord
 from feedback.models import Customer, Order, OrderItem
-from feedback.services.scheduling import invitations_schedule_bulk
+from feedback.services.invitations import invitations_schedule
 
 DEADLOCK_RETRIES = 3
 
@@ -81,7 +81,7 @@ def _upsert(records: Sequence[OrderRecord]) -> UpsertSummary:
     items_changed = _items_replace(records, orders, created)
     changed = {record.order_id for record in records if record.order_id in customers_changed}
     changed |= _orders_update(records, orders, customers, created, now) | items_changed
-    invitations_schedule_bulk(orders=[o for o in orders.values() if o.delivered_at], now=now)
+    invitations_schedule(orders=[o for o in orders.values() if o.delivered_at], now=now)
     return UpsertSummary(
         created=len(created),
         updated=len(changed - created),
