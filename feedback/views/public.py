@@ -13,7 +13,12 @@ from django.views.decorators.http import require_http_methods
 from feedback import page_cache, selectors, services
 from feedback.forms import ResponseForm, SnoozeForm, response_form, response_form_html
 from feedback.models import Invitation, Response
-from feedback.views.customer import activate_language, customer_page, link_invitation
+from feedback.views.customer import (
+    activate_language,
+    customer_page,
+    link_invitation,
+    one_click_page,
+)
 
 State = Invitation.State
 # States in which the customer may hold a link (an email was, or may have been, sent).
@@ -126,15 +131,6 @@ def _posted_answer(request: HttpRequest) -> ResponseForm:
         return request._posted_answer
 
 
-def _read_while_counting(request: HttpRequest, token: str) -> None:
-    """A "Send feedback" has its form checked while Redis counts it: its answer may then
-    be stored by the link alone, with no look-up. Any other choice reads its invitation."""
-    if request.POST.get("action", "send") == "send":
-        _posted_answer(request).is_valid()
-    else:
-        link_invitation(request, token)
-
-
 def _answered_by_link(request: HttpRequest, token: str) -> bool:
     """Was this POST a "Send feedback" of a common kind (a first answer, or an edit of the
     answer only), stored at once by the link's token? Otherwise nothing was written."""
@@ -144,7 +140,7 @@ def _answered_by_link(request: HttpRequest, token: str) -> bool:
     return form.is_valid() and services.answer_by_link(token=token, **form.cleaned_data)
 
 
-@customer_page(while_counting=_read_while_counting)
+@customer_page
 @require_http_methods(["GET", "POST"])
 def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and _answered_by_link(request, token):
@@ -253,7 +249,7 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
 # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" here without cookies or a CSRF
 # token; the unguessable token in the URL is the credential.
 @csrf_exempt
-@customer_page
+@one_click_page
 @require_http_methods(["GET", "POST"])
 def stop(request: HttpRequest, token: str) -> HttpResponse:
     invitation = link_invitation(request, token)
