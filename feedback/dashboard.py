@@ -7,6 +7,7 @@ Which date each figure hangs on:
 - suppressed, send failed, send unknown: invitations that were *due* in the period.
 """
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,10 +17,12 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
+from redis import RedisError
 
 from feedback.followups import FollowUpStats, followup_stats
 from feedback.models import Invitation, InvitationPolicy, Order, OrderItem, Response
 
+logger = logging.getLogger(__name__)
 State = Invitation.State
 Reason = Invitation.Reason
 
@@ -122,13 +125,18 @@ def ratio(part: int, whole: int, scale: float = 1.0) -> float | None:
 
 
 def channel_choices() -> list[str]:
-    """Distinct order channels. Cached: on a million orders the DISTINCT reads them all."""
-    channels = cache.get(CHANNELS_CACHE_KEY)
-    if channels is None:
-        rows = Order.objects.exclude(channel="").values_list("channel", flat=True).distinct()
-        channels = sorted(rows)
-        cache.set(CHANNELS_CACHE_KEY, channels, CHANNELS_CACHE_SECONDS)
-    return channels
+    """Distinct order channels. Cached: on a million orders the DISTINCT reads them all.
+    Without the cache (Redis down or silent), read each time: slower, never an error."""
+    try:
+        return cache.get_or_set(CHANNELS_CACHE_KEY, _channels, CHANNELS_CACHE_SECONDS)
+    except RedisError:
+        logger.warning("Redis unreachable: the dashboard's channels read without the cache")
+        return _channels()
+
+
+def _channels() -> list[str]:
+    rows = Order.objects.exclude(channel="").values_list("channel", flat=True).distinct()
+    return sorted(rows)
 
 
 # Filtered base querysets
