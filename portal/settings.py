@@ -83,16 +83,32 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# How long any Redis client here waits to connect, or for an answer, before it gives up.
+# Redis is a helper (DESIGN §4.5): when it is down or silent, a request goes on without it
+# (rate limits count in the process) instead of waiting redis-py's default 5 s per command.
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "portal",
+            # Passed to redis-py's connection pool; see REDIS_TIMEOUT_SECONDS.
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# This process's own memory: rate limits count here while Redis cannot be reached. Room
+# for the buckets of many addresses, so a guessing loop's count is not culled early.
+CACHES["local"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "local",
+    "OPTIONS": {"MAX_ENTRIES": 10_000},
+}
 
 EMAIL_URL = env("EMAIL_URL", default="")
 if EMAIL_URL:
@@ -193,9 +209,17 @@ if not REDIS_URL:
         "store_processed": False,
     }
 else:
-    # Redis redelivers unacked messages after this; we never publish eta/countdown far
-    # ahead (see portal/celery.py), so one hour is never reached by design.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis redelivers unacked messages after this; we never publish eta/countdown far
+        # ahead (see portal/celery.py), so one hour is never reached by design.
+        "visibility_timeout": 3600,
+        # A publish (the sweep's) and /healthz's broker check give up after this instead of
+        # hanging on a Redis that is down or silent. A worker waits for tasks (BRPOP) in
+        # its event loop, reading only when Redis has answered: no socket timeout applies
+        # there, so a short one never cuts that long wait.
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    }
 # JSON only: no pickle, so a message on the broker can never execute code.
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

@@ -15,17 +15,20 @@ from feedback.selectors.links import invitation_by_token
 View = Callable[..., HttpResponse]
 
 
-def _limits(request: HttpRequest, token: str) -> ratelimit.Verdict:
-    """Whether this request may go on; counts it against the IP and the token."""
+def _page_allowed(request: HttpRequest, token: str) -> bool:
+    """Whether a page request may go on; counts it against the address and the link, and
+    refuses an address that asked for too many unknown links."""
     ip = ratelimit.client_ip(request)
     window = settings.FEEDBACK_RATE_WINDOW_SECONDS
-    return ratelimit.start(
-        count=[
-            ratelimit.Limit(f"ip:{ip}", settings.FEEDBACK_RATE_PER_IP, window),
-            ratelimit.Limit(f"token:{token[:64]}", settings.FEEDBACK_RATE_PER_TOKEN, window),
-        ],
+    return ratelimit.allowed(
+        count=[ratelimit.Limit(f"ip:{ip}", settings.FEEDBACK_RATE_PER_IP, window), _link(token)],
         watch=[_misses(ip)],
     )
+
+
+def _link(token: str) -> ratelimit.Limit:
+    window = settings.FEEDBACK_RATE_WINDOW_SECONDS
+    return ratelimit.Limit(f"token:{token[:64]}", settings.FEEDBACK_RATE_PER_TOKEN, window)
 
 
 def _misses(ip: str) -> ratelimit.Limit:
@@ -38,57 +41,50 @@ def record_miss(request: HttpRequest) -> None:
     ratelimit.hit(misses.key, limit=misses.limit, window=misses.window)
 
 
-def link_invitation(request: HttpRequest, token: str) -> Invitation | None:
-    """The invitation the link's token names, or None; read once per request."""
-    try:
-        return request._link_invitation
-    except AttributeError:
-        request._link_invitation = invitation_by_token(token)
-        return request._link_invitation
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(request, "feedback/too_many.html", status=429)
+    response["Retry-After"] = str(settings.FEEDBACK_RATE_WINDOW_SECONDS)
+    return response
 
 
-def customer_page(
-    view: View | None = None,
-    *,
-    while_counting: Callable[[HttpRequest, str], object] = link_invitation,
-) -> View | Callable[[View], View]:
-    """A customer page: rate limited, with no referrer, never cached.
-
-    Used as @customer_page, or as @customer_page(while_counting=...) by a view whose
-    POST reads something other than its invitation while Redis counts the request.
-    """
-    if view is None:
-        return lambda view: _customer_page(view, while_counting)
-    return _customer_page(view, while_counting)
+def _private(response: HttpResponse) -> HttpResponse:
+    # The token is in the URL: never hand it to another site. (Not "no-referrer": with
+    # it, browsers send "Origin: null" on our own form posts and CSRF checks fail.)
+    response["Referrer-Policy"] = "same-origin"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
-def _customer_page(view: View, while_counting: Callable[[HttpRequest, str], object]) -> View:
+def customer_page(view: View) -> View:
+    """A customer page: rate limited before the view runs (a refused request costs no
+    database read), with no referrer, never cached."""
+
     @wraps(view)
     def wrapper(request: HttpRequest, token: str, *args: object, **kwargs: object) -> HttpResponse:
-        limits = _limits(request, token)
-        early = None
-        try:
-            # Reads run while Redis counts. A GET changes nothing: it runs whole, and is
-            # dropped if over a limit. Anything else only reads (by default, its
-            # invitation), and waits for the verdict before it may change anything.
-            if request.method == "GET":
-                early = view(request, token, *args, **kwargs)
-            else:
-                while_counting(request, token)
-        finally:
-            allowed = limits.allowed()
-        if not allowed:
-            response = render(request, "feedback/too_many.html", status=429)
-            response["Retry-After"] = str(settings.FEEDBACK_RATE_WINDOW_SECONDS)
-        else:
-            response = early if early is not None else view(request, token, *args, **kwargs)
-            if response.status_code == 404:
-                record_miss(request)
-        # The token is in the URL: never hand it to another site. (Not "no-referrer": with
-        # it, browsers send "Origin: null" on our own form posts and CSRF checks fail.)
-        response["Referrer-Policy"] = "same-origin"
-        response["Cache-Control"] = "no-store"
-        return response
+        if not _page_allowed(request, token):
+            return _private(_too_many(request))
+        response = view(request, token, *args, **kwargs)
+        if response.status_code == 404:
+            record_miss(request)
+        return _private(response)
+
+    return wrapper
+
+
+def one_click_page(view: View) -> View:
+    """The stop link's customer_page, except that a POST for a real link is always
+    honoured, whatever its address asked before: mailbox providers send everyone's RFC 8058
+    one-click unsubscribes from a few addresses. Only the link's own limit applies to it.
+    A POST for an unknown link is a page like any other, so guessing by POST is limited."""
+    page = customer_page(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, *args: object, **kwargs: object) -> HttpResponse:
+        if request.method != "POST" or invitation_by_token(token) is None:
+            return page(request, token, *args, **kwargs)
+        if not ratelimit.allowed(count=[_link(token)]):
+            return _private(_too_many(request))
+        return _private(view(request, token, *args, **kwargs))
 
     return wrapper
 

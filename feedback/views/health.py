@@ -1,9 +1,11 @@
+"""GET /healthz for load balancers: 200 when the database and the broker answer, else 503."""
+
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from portal.celery import app as celery_app
+from kombu import Connection
 
 
 def _database_ok() -> bool:
@@ -16,9 +18,14 @@ def _database_ok() -> bool:
 
 
 def _broker_ok() -> bool:
+    """One attempt, within the broker's own short timeouts (REDIS_TIMEOUT_SECONDS): a
+    probe must answer at once, and the load balancer asks again soon."""
+    broker = Connection(
+        settings.CELERY_BROKER_URL, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    )
     try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+        with broker:
+            broker.ensure_connection(max_retries=0)
         return True
     except Exception:
         return False

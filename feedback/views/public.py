@@ -15,7 +15,7 @@ from feedback import services, states
 from feedback.forms import ResponseForm, SnoozeForm, response_form, response_form_html
 from feedback.models import Invitation, InvitationPolicy, Response
 from feedback.selectors.links import invitation_by_token
-from feedback.views.customer import activate_language, customer_page
+from feedback.views.customer import activate_language, customer_page, one_click_page
 
 State = Invitation.State
 
@@ -204,7 +204,7 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
 # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" here without cookies or a CSRF
 # token; the unguessable token in the URL is the credential.
 @csrf_exempt
-@customer_page
+@one_click_page
 @require_http_methods(["GET", "POST"])
 def stop(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_by_token(token)
