@@ -1,6 +1,6 @@
 """What a customer decides: ask me later (once), no thanks, stop all invitations."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +20,9 @@ class ControlRefused(Exception):
 
 
 @transaction.atomic
-def invitation_snooze(*, invitation: Invitation, days: int) -> Invitation:
+def invitation_snooze(
+    *, invitation: Invitation, days: int, now: datetime | None = None
+) -> Invitation:
     """Ask me later: once per invitation, on a day from the policy's choices; exactly one
     "later" email then goes out with the same link (see invitations_wake_snoozed)."""
     invitation = (
@@ -33,7 +35,7 @@ def invitation_snooze(*, invitation: Invitation, days: int) -> Invitation:
         raise ControlRefused(_("This invitation can no longer be postponed."))
     if days not in policy.snooze_choices:
         raise ControlRefused(_("Please choose one of the offered days."))
-    now = timezone.now()
+    now = now or timezone.now()
     rules = PolicyRules.from_policy(policy)
     due_at = into_window(rules, now + timedelta(days=days), invitation.customer.time_zone)
     Invitation.objects.filter(pk=invitation.pk, state=State.SENT).update(
@@ -49,9 +51,9 @@ def invitation_snooze(*, invitation: Invitation, days: int) -> Invitation:
 
 
 @transaction.atomic
-def invitation_decline(*, invitation: Invitation) -> bool:
+def invitation_decline(*, invitation: Invitation, now: datetime | None = None) -> bool:
     """No thanks: this order is never asked about again."""
-    now = timezone.now()
+    now = now or timezone.now()
     changed = Invitation.objects.filter(pk=invitation.pk, state__in=OPEN_STATES).update(
         state=State.DECLINED, declined_at=now, claimed_until=None, updated_at=now
     )
@@ -59,12 +61,12 @@ def invitation_decline(*, invitation: Invitation) -> bool:
 
 
 @transaction.atomic
-def customer_stop_invitations(*, customer: Customer) -> int:
+def customer_stop_invitations(*, customer: Customer, now: datetime | None = None) -> int:
     """Stop all invitations: from now on, and for every invitation not yet sent.
 
     Returns how many scheduled invitations were suppressed.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     Customer.objects.filter(pk=customer.pk, invitations_stopped_at__isnull=True).update(
         invitations_stopped_at=now, updated_at=now
     )
@@ -77,8 +79,8 @@ def customer_stop_invitations(*, customer: Customer) -> int:
 
 
 @transaction.atomic
-def customer_resume_invitations(*, customer: Customer) -> None:
+def customer_resume_invitations(*, customer: Customer, now: datetime | None = None) -> None:
     """Undo "stop all": future orders may be invited again; suppressed ones stay so."""
     Customer.objects.filter(pk=customer.pk).update(
-        invitations_stopped_at=None, updated_at=timezone.now()
+        invitations_stopped_at=None, updated_at=now or timezone.now()
     )

@@ -102,6 +102,7 @@ def response_submit(
     nps: int | None = None,
     contact_requested: bool = False,
     quote_allowed: bool = False,
+    now: datetime | None = None,
 ) -> None:
     """Store the customer's answer: one per invitation; a second submit edits it.
 
@@ -109,7 +110,7 @@ def response_submit(
     click): the second insert waits for the first, fails, and becomes an edit. A
     follow-up exists only when the customer asked to be contacted.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     fields = {
         "rating": rating,
         "comment": comment,
