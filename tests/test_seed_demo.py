@@ -1,4 +1,6 @@
+import itertools
 import re
+from datetime import timedelta
 from io import StringIO
 from urllib.parse import urlsplit
 
@@ -6,10 +8,20 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
-from feedback.models import Customer, Invitation, Order, PolicyVersion, Response
+from feedback.models import (
+    Customer,
+    EmailLog,
+    FollowUp,
+    Invitation,
+    Order,
+    PolicyVersion,
+    Response,
+)
 
 pytestmark = pytest.mark.django_db
+State = Invitation.State
 
 
 def seed() -> str:
@@ -29,6 +41,7 @@ def test_it_seeds_months_of_data_once_and_prints_a_working_link(client: Client) 
     assert seeded[0] >= 200 and seeded[1] >= 300 and seeded[3] >= 50
     months = {d.strftime("%Y-%m") for d in Response.objects.values_list("submitted_at", flat=True)}
     assert len(months) >= 4
+    assert_history_the_product_could_have_made()
     seed()
     assert counts() == seeded
     # The story's sampling trial is in the policy's history, once.
@@ -66,3 +79,41 @@ def test_it_gives_the_dashboard_a_story_to_tell(client: Client) -> None:
     csat = {sku: int(share) for sku, _n, share in products}
     assert len(csat) >= 10
     assert csat["KTL-GLS-17"] == min(csat.values()) < 50
+
+
+def assert_history_the_product_could_have_made() -> None:
+    """Every row agrees with the others, as the services and the state machine leave them."""
+    invitations = Invitation.objects.all()
+    answered = set(Response.objects.values_list("invitation_id", flat=True))
+    assert answered == set(invitations.filter(state=State.RESPONDED).values_list("pk", flat=True))
+    went_out = invitations.filter(
+        state__in=[State.SENT, State.RESPONDED, State.DECLINED, State.EXPIRED, State.SNOOZED]
+    )
+    assert not went_out.filter(sent_at__isnull=True).exists()
+    accepted = EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION, outcome="sent")
+    assert accepted.count() == invitations.filter(sent_at__isnull=False).count()
+    assert set(accepted.values_list("invitation_id", flat=True)) == set(
+        invitations.filter(sent_at__isnull=False).values_list("pk", flat=True)
+    )
+    # A refused first email leaves no sent_at (a refused "later" one follows a sent first one).
+    failed = invitations.filter(state=State.SEND_FAILED, snooze_count=0)
+    assert not failed.filter(sent_at__isnull=False).exists()
+    assert not invitations.filter(state=State.DECLINED, declined_at__isnull=True).exists()
+    # The sweep expired what ran out unanswered, and only that.
+    now = timezone.now()
+    assert not invitations.filter(state=State.SENT, expires_at__lte=now).exists()
+    assert not invitations.filter(state=State.EXPIRED, expires_at__gt=now).exists()
+    # The cooldown held: no customer got two invitation emails within 90 days.
+    sends: dict[int, list] = {}
+    maybe_sent = EmailLog.objects.filter(kind=EmailLog.Kind.INVITATION).exclude(outcome="failed")
+    for customer, at in maybe_sent.values_list("invitation__customer", "created_at"):
+        sends.setdefault(customer, []).append(at)
+    gaps = [b - a for times in sends.values() for a, b in itertools.pairwise(sorted(times))]
+    assert gaps and min(gaps) >= timedelta(days=90)
+    # A follow-up only for a contact request; a resolved one was assigned, noted and resolved.
+    assert not FollowUp.objects.filter(response__contact_requested=False).exists()
+    resolved = FollowUp.objects.filter(status=FollowUp.Status.RESOLVED)
+    assert resolved.exists()
+    for follow_up in resolved:
+        assert follow_up.assignee is not None and follow_up.resolved_at > follow_up.created_at
+        assert follow_up.entries.count() == 3

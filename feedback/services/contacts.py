@@ -1,6 +1,8 @@
 """Writes on the contact queue: assign, note, resolve, reopen. Each change leaves an entry
 in the follow-up's log, with who and when."""
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -52,9 +54,11 @@ def followup_add_note(*, follow_up: FollowUp, author: AbstractBaseUser, text: st
 
 
 @transaction.atomic
-def followup_resolve(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
+def followup_resolve(
+    *, follow_up: FollowUp, by: AbstractBaseUser, now: datetime | None = None
+) -> bool:
     """open -> resolved; a second click (or a colleague's) changes nothing."""
-    now = timezone.now()
+    now = now or timezone.now()
     changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.OPEN).update(
         status=Status.RESOLVED, resolved_at=now
     )
