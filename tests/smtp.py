@@ -26,6 +26,8 @@ class _Handler:
     ) -> str:
         if address in self.sink.refused:
             return "550 5.1.1 no such user"
+        if address in self.sink.deferred:
+            return "450 4.2.1 mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -44,8 +46,10 @@ class SmtpSink:
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
         self.connections = 0
-        # Recipients this server refuses at RCPT, before any data is sent.
+        # Recipients this server refuses at RCPT, before any data is sent: for good (550),
+        # or for now (450).
         self.refused: set[str] = set()
+        self.deferred: set[str] = set()
         # Seconds to wait after taking a message before saying "250 OK" (a slow server).
         self.delay = 0.0
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
@@ -60,6 +64,7 @@ class SmtpSink:
         with self.lock:
             self.messages.clear()
             self.refused.clear()
+            self.deferred.clear()
             self.connections = 0
             self.delay = 0.0
 

@@ -22,7 +22,8 @@ def test_it_sends_inline_and_prints_one_summary_line() -> None:
     call_command("dispatch_invitations", stdout=out)
     assert out.getvalue().strip().splitlines() == [
         "dispatch_invitations: claimed 3 in 1 batch(es), expired 0, snoozes due 0, "
-        "stale sends 0, sent 3, suppressed 0, deferred 0, retrying 0, failed 0, unknown 0"
+        "stale sends 0, sent 3, suppressed 0, deferred 0, retrying 0, failed 0, unknown 0, "
+        "given back 0"
     ]
     assert len(mail.outbox) == 3
     assert set(Invitation.objects.values_list("state", flat=True)) == {"sent"}

@@ -3,8 +3,8 @@ import time
 import pytest
 from django.test import Client
 
-from tests.bad_redis import SilentServer
 from tests.conftest import free_port
+from tests.silent_server import SilentServer
 
 pytestmark = pytest.mark.django_db
 

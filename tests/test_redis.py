@@ -18,7 +18,6 @@ from django.test import Client
 
 from feedback.models import Customer, Response
 from feedback.services import api_tokens
-from tests.bad_redis import SilentServer
 from tests.conftest import (
     ROOT,
     CommandProcess,
@@ -29,6 +28,7 @@ from tests.conftest import (
     wait_for,
 )
 from tests.factories import InvitationFactory
+from tests.silent_server import SilentServer
 from tests.staff import member
 
 # The database must be committed for the web processes to see the test's rows.

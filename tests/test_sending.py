@@ -1,6 +1,7 @@
 """Sending over a real SMTP server: refusals, ambiguity, stale claims, caps and cooldowns."""
 
 import threading
+import time
 from datetime import timedelta
 
 import psycopg
@@ -12,6 +13,7 @@ from feedback import services
 from feedback.models import Customer, EmailLog, Invitation, InvitationPolicy
 from tests.conftest import free_port
 from tests.factories import CustomerFactory, OrderFactory
+from tests.silent_server import SilentServer
 from tests.smtp import SmtpSink
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("all_day_window")]
@@ -42,11 +44,11 @@ def test_it_sends_a_batch_over_one_smtp_connection(smtp_settings: SmtpSink) -> N
         assert smtp_settings.to(invitation.customer.email)[0]["Message-ID"] == log.message_id
 
 
-def test_it_retries_a_refused_message_with_backoff_then_gives_up(
+def test_it_retries_a_message_refused_for_now_with_backoff_then_gives_up(
     smtp_settings: SmtpSink,
 ) -> None:
-    invitation = deliver(CustomerFactory(email="gone@example.com"))
-    smtp_settings.refused.add("gone@example.com")
+    invitation = deliver(CustomerFactory(email="busy@example.com"))
+    smtp_settings.deferred.add("busy@example.com")  # 450 at RCPT, every time
     before = timezone.now()
     assert sweep().results.retrying == 1
     invitation.refresh_from_db()
@@ -63,14 +65,52 @@ def test_it_retries_a_refused_message_with_backoff_then_gives_up(
     assert smtp_settings.count() == 0
 
 
-def test_it_retries_when_the_mail_server_is_down(settings: object) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens
-    invitation = deliver()
-    assert sweep().results.retrying == 1
+def test_a_permanent_refusal_fails_at_once_with_the_servers_reply(
+    smtp_settings: SmtpSink,
+) -> None:
+    invitation = deliver(CustomerFactory(email="gone@example.com"))
+    others = [deliver() for _ in range(2)]
+    smtp_settings.refused.add("gone@example.com")  # 550 at RCPT
+    results = sweep().results
+    assert (results.failed, results.retrying, results.sent) == (1, 0, 2)
     invitation.refresh_from_db()
-    assert (invitation.state, invitation.send_attempts) == (State.SCHEDULED, 1)
-    assert "Connection refused" in invitation.last_error
+    assert (invitation.state, invitation.send_attempts) == (State.SEND_FAILED, 1)
+    assert "550" in invitation.last_error and "no such user" in invitation.last_error
+    assert invitation.emails.get().outcome == EmailLog.Outcome.FAILED
+    assert invitation.customer.last_invited_at is None
+    sweep()  # never tried again
+    invitation.refresh_from_db()
+    assert invitation.send_attempts == 1
+    assert smtp_settings.count() == 2
+    assert all(smtp_settings.to(other.customer.email) for other in others)
+
+
+@pytest.mark.parametrize("server", ["refused", "silent"])
+def test_an_unreachable_mail_server_costs_no_invitation(
+    settings: object, smtp_settings: SmtpSink, server: str
+) -> None:
+    settings.EMAIL_TIMEOUT = 1
+    invitations = [deliver() for _ in range(5)]
+    with SilentServer() as silent:
+        # Nothing listens on a free port; the silent server accepts and never greets.
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = silent.port if server == "silent" else free_port()
+        started = time.monotonic()
+        summary = sweep()
+        took = time.monotonic() - started
+    # The batch stopped at the first failure (one timeout, not five) and gave its claims back.
+    assert took < 3
+    assert (summary.results.unknown, summary.results.sent) == (0, 0)
+    assert summary.results.given_back == 5
+    for invitation in invitations:
+        invitation.refresh_from_db()
+        assert (invitation.state, invitation.send_attempts) == (State.SCHEDULED, 0)
+        assert invitation.claimed_until is None
+        assert not invitation.emails.exists()
+    # The server is back: the next sweep sends all five.
+    settings.EMAIL_PORT = smtp_settings.port
+    assert sweep().results.sent == 5
+    assert smtp_settings.count() == 5
 
 
 def test_it_never_resends_after_an_ambiguous_timeout(

@@ -38,18 +38,6 @@ logger = logging.getLogger(__name__)
 State = Invitation.State
 Kind = EmailLog.Kind
 
-# Replies that prove the server did not take the message: safe to retry later.
-REFUSED_ERRORS = (
-    ConnectionRefusedError,
-    smtplib.SMTPConnectError,
-    smtplib.SMTPHeloError,
-    smtplib.SMTPSenderRefused,
-    smtplib.SMTPRecipientsRefused,
-    smtplib.SMTPDataError,
-    smtplib.SMTPNotSupportedError,
-    smtplib.SMTPAuthenticationError,
-)
-
 
 def live_rules() -> PolicyRules:
     return PolicyRules.from_policy(InvitationPolicy.live())
@@ -165,6 +153,7 @@ class BatchResult:
     suppressed: int = 0
     deferred: int = 0
     skipped: int = 0
+    given_back: int = 0
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -194,7 +183,8 @@ class SweepSummary:
         r = self.results
         return line + (
             f", sent {r.sent}, suppressed {r.suppressed}, deferred {r.deferred}, "
-            f"retrying {r.retrying}, failed {r.failed}, unknown {r.unknown}"
+            f"retrying {r.retrying}, failed {r.failed}, unknown {r.unknown}, "
+            f"given back {r.given_back}"
         )
 
 
@@ -221,6 +211,8 @@ def invitations_sweep(
         summary.batches += 1
         if result := send(ids):
             summary.results.merge(result)
+            if result.given_back:
+                break  # the mail server is unreachable: the next sweep tries again
     return summary
 
 
@@ -271,27 +263,56 @@ class Attempt:
     counted_day: object = None
 
 
-def invitation_send_batch(*, invitation_ids: list[int]) -> BatchResult:
-    """Send each invitation we can claim, one at a time, over one reused SMTP connection.
+def invitation_send_batch(
+    *,
+    invitation_ids: list[int],
+    now: datetime | None = None,
+    connection: BaseEmailBackend | None = None,
+) -> BatchResult:
+    """Send each invitation we can claim, one at a time, over one reused mail connection
+    (`connection`: the configured backend unless given; `now`: the clock, unless given).
 
     Each message is committed as `sending` before any SMTP talk and recorded after it, in
     transactions of its own: a crash leaves at most the one message being handed over
     `sending` (a later sweep makes it send_unknown); the rest of the batch is still
-    `scheduled` and goes out then.
+    `scheduled` and goes out then. If the mail server cannot be reached, nothing was handed
+    over: the batch stops and gives its claims back for the next sweep.
     """
     result = BatchResult()
     rules = live_rules()  # one read per batch; a batch takes seconds
     items = _items_by_order(invitation_ids)
-    connection = get_connection()
+    connection = connection or get_connection()
     try:
-        for invitation_id in invitation_ids:
-            attempt = _begin(invitation_id, rules, timezone.now(), result)
+        for position, invitation_id in enumerate(invitation_ids):
+            if not _connected(connection):
+                result.given_back += _give_back(invitation_ids[position:])
+                break
+            attempt = _begin(invitation_id, rules, now or timezone.now(), result)
             if attempt is not None:
                 outcome, error = _deliver(connection, attempt, items)
                 result.add(_finish(attempt, outcome, error))
     finally:
         connection.close()
     return result
+
+
+def _connected(connection: BaseEmailBackend) -> bool:
+    """Open the connection if it is not open. False when the server cannot be reached:
+    refused, no greeting in time, TLS or login failed. Nothing can have been handed over."""
+    try:
+        connection.open()
+    except Exception as exc:
+        logger.warning("mail server unreachable, the batch stops: %r", exc)
+        connection.close()
+        return False
+    return True
+
+
+def _give_back(invitation_ids: list[int]) -> int:
+    """The batch's claims it did not get to: a later sweep claims them again at once."""
+    return Invitation.objects.filter(pk__in=invitation_ids, state=State.SCHEDULED).update(
+        claimed_until=None
+    )
 
 
 def _items_by_order(invitation_ids: list[int]) -> dict[int, list[OrderItem]]:
@@ -305,6 +326,10 @@ def _items_by_order(invitation_ids: list[int]) -> dict[int, list[OrderItem]]:
 def _deliver(
     connection: BaseEmailBackend, attempt: Attempt, items: dict[int, list[OrderItem]]
 ) -> tuple[str, Exception | None]:
+    """Hand one message over. The outcome, by what the server had accepted when it failed:
+    "sent"; "temporary" (a 4xx, or our sender refused: nothing delivered, retry later);
+    "permanent" (a 5xx for the recipient or the message: never retried); "unknown" (the
+    connection failed mid-conversation: the server may have the message)."""
     message = emails.invitation_message(
         attempt.invitation,
         kind=attempt.log.kind,
@@ -312,11 +337,14 @@ def _deliver(
         items=items.get(attempt.invitation.order_id, []),
     )
     try:
-        connection.open()
         connection.send_messages([message])
-    except REFUSED_ERRORS as exc:
-        connection.close()
-        return "refused", exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _reply in exc.recipients.values()]
+        return ("permanent" if all(code >= 500 for code in codes) else "temporary"), exc
+    except smtplib.SMTPDataError as exc:
+        return ("permanent" if exc.smtp_code >= 500 else "temporary"), exc
+    except smtplib.SMTPSenderRefused as exc:
+        return "temporary", exc
     except Exception as exc:
         # After an error the connection's state is unknown: the next message reconnects.
         connection.close()
@@ -447,8 +475,10 @@ def _finish(attempt: Attempt, outcome: str, error: Exception | None) -> str:
     """Record what the mail server said about one message."""
     if outcome == "sent":
         return _sent(attempt)
-    if outcome == "refused":
-        return _refused(attempt, error)
+    if outcome == "temporary":
+        return _refused_for_now(attempt, error)
+    if outcome == "permanent":
+        return _refused_for_good(attempt, error)
     return _unknown(attempt, error)
 
 
@@ -464,13 +494,11 @@ def _sent(attempt: Attempt) -> str:
     return "sent"
 
 
-def _refused(attempt: Attempt, exc: Exception) -> str:
-    """The server refused: nothing was delivered. Undo the attempt and retry with backoff,
-    up to INVITATION_MAX_SEND_ATTEMPTS, then give up as send_failed."""
+def _refused_for_now(attempt: Attempt, exc: Exception) -> str:
+    """Not delivered, for now: undo the attempt and retry with backoff, up to
+    INVITATION_MAX_SEND_ATTEMPTS, then give up as send_failed."""
     invitation = attempt.invitation
-    error = repr(exc)[:2000]
-    EmailLog.objects.filter(pk=attempt.log.pk).update(outcome=EmailLog.Outcome.FAILED, error=error)
-    _release(attempt)
+    error = _failed(attempt, exc)
     if invitation.send_attempts >= settings.INVITATION_MAX_SEND_ATTEMPTS:
         states.transition(invitation, to=State.SEND_FAILED, last_error=error)
         return "failed"
@@ -484,6 +512,21 @@ def _refused(attempt: Attempt, exc: Exception) -> str:
         claimed_until=None,
     )
     return "retrying"
+
+
+def _refused_for_good(attempt: Attempt, exc: Exception) -> str:
+    """Refused for good (a 5xx): not delivered, and never retried; the reply is kept."""
+    error = _failed(attempt, exc)
+    states.transition(attempt.invitation, to=State.SEND_FAILED, last_error=error)
+    return "failed"
+
+
+def _failed(attempt: Attempt, exc: Exception) -> str:
+    """Record a refusal on the attempt's EmailLog and give back what the attempt took."""
+    error = repr(exc)[:2000]
+    EmailLog.objects.filter(pk=attempt.log.pk).update(outcome=EmailLog.Outcome.FAILED, error=error)
+    _release(attempt)
+    return error
 
 
 def _release(attempt: Attempt) -> None:

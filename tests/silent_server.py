@@ -1,5 +1,5 @@
-"""A Redis that accepts connections and never answers: what a hung server or a dead
-network path looks like to a client (a refused connection is just a free port)."""
+"""A server that accepts connections and never answers: what a hung Redis or mail server, or a
+dead network path, looks like to a client (a refused connection is just a free port)."""
 
 import socket
 import threading
