@@ -135,6 +135,17 @@ class ResponseAdmin(admin.ModelAdmin):
     def short_comment(self, obj: Response) -> str:
         return obj.comment[:80]
 
+    # A customer's answer is their words: shown, never added, changed or deleted here, by
+    # anyone. Erasure (the customers' action, audited) is the one way to remove it.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
