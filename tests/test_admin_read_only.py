@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from feedback.models import Order, Response
+from feedback.models import FollowUp, FollowUpNote, Order, Response
+from feedback.services.followups import followup_add_note
 from tests.staff import answered, member
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +95,58 @@ def test_deleting_the_order_in_the_admin_cannot_take_its_answer(
     assert client.post(url, {"post": "yes"}).status_code == 403
     assert Order.objects.filter(pk=order.pk).exists()
     assert_answer_unchanged(answer)
+
+
+def follow_up_form(follow_up: FollowUp, **changes: str) -> dict[str, str]:
+    data = {
+        "response": str(follow_up.response_id),
+        "assignee": "",
+        "status": "open",
+        "notes": "",
+    }
+    return {**data, **changes}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_nobody_may_rewrite_a_follow_up_in_the_admin(
+    client: Client, answer: Response, role: str
+) -> None:
+    signed_in(client, role)
+    follow_up = answer.follow_up
+    other = answered(comment="Someone else's answer.", contact_requested=False)
+    url = f"/admin/feedback/followup/{follow_up.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    response = client.post(
+        url, follow_up_form(follow_up, response=str(other.pk), status="resolved")
+    )
+    assert response.status_code == 403
+    follow_up.refresh_from_db()
+    assert (follow_up.response_id, follow_up.status, follow_up.resolved_at) == (
+        answer.pk,
+        "open",
+        None,
+    )
+    assert client.get("/admin/feedback/followup/add/").status_code == 403
+    delete = f"/admin/feedback/followup/{follow_up.pk}/delete/"
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert FollowUp.objects.filter(pk=follow_up.pk).exists()
+
+
+def test_the_admin_shows_a_follow_ups_log_read_only(client: Client, answer: Response) -> None:
+    bob = signed_in(client, "Staff")
+    followup_add_note(follow_up=answer.follow_up, author=bob, text="Called, no answer.")
+    html = client.get(f"/admin/feedback/followup/{answer.follow_up.pk}/change/").content.decode()
+    assert "Called, no answer." in html
+    assert "entries-0-text" not in html  # shown as text, not as a field to edit
+    assert FollowUpNote.objects.get().text == "Called, no answer."
+
+
+def test_staff_still_work_the_queue_and_it_is_logged(client: Client, answer: Response) -> None:
+    signed_in(client, "Staff")
+    contact = f"/staff/contacts/{answer.follow_up.pk}/"
+    assert client.post(contact, {"action": "resolve"}).status_code == 302
+    follow_up = FollowUp.objects.get(pk=answer.follow_up.pk)
+    assert follow_up.status == "resolved" and follow_up.resolved_at is not None
+    assert [e.author.username for e in follow_up.entries.all()] == ["staff"]
