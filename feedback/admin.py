@@ -14,6 +14,7 @@ from feedback.models import (
     Customer,
     EmailLog,
     FollowUp,
+    FollowUpNote,
     Invitation,
     InvitationPolicy,
     Order,
@@ -33,7 +34,10 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     actions = ["export_personal_data", "erase_personal_data"]
 
-    @admin.action(description="Export personal data (JSON)", permissions=["view"])
+    def has_export_customer_data_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("feedback.export_customer_data")
+
+    @admin.action(description="Export personal data (JSON)", permissions=["export_customer_data"])
     def export_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Select one customer to export.", messages.WARNING)
@@ -45,7 +49,7 @@ class CustomerAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Erase personal data…", permissions=["delete"])
+    @admin.action(description="Erase personal data…", permissions=["export_customer_data"])
     def erase_personal_data(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         if request.POST.get("confirmed") != "yes":
             # Irreversible: ask first, like the admin's own "delete selected".
@@ -135,13 +139,51 @@ class ResponseAdmin(admin.ModelAdmin):
     def short_comment(self, obj: Response) -> str:
         return obj.comment[:80]
 
+    # A customer's answer is their words: shown, never added, changed or deleted here, by
+    # anyone. Erasure (the customers' action, audited) is the one way to remove it.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class FollowUpNoteInline(admin.TabularInline):
+    model = FollowUpNote
+    extra = 0
+    fields = readonly_fields = ["created_at", "author", "text"]
+    verbose_name_plural = "notes and changes"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
     list_display = ["response", "status", "assignee", "created_at", "resolved_at"]
     list_filter = ["status", "assignee"]
     search_fields = ["response__invitation__customer__email", "notes"]
-    raw_id_fields = ["response"]
+    inlines = [FollowUpNoteInline]
+
+    # Follow-ups change only on the contact queue's page (/staff/contacts/), whose actions
+    # log who did what and keep the times right; here they are read, by everyone.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(EmailLog)

@@ -35,6 +35,8 @@ class Customer(models.Model):
                 fields=["email"], condition=~Q(email=""), name="customer_email_unique"
             ),
         ]
+        # The privacy role (Ops): the admin's "export" and "erase" actions ask for this.
+        permissions = [("export_customer_data", "Can export and erase customer data")]
         indexes = [
             # The dashboard's "stopped all invitations": the few who did, not every customer.
             models.Index(
@@ -315,6 +317,11 @@ class FollowUp(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The contact queue's actions (assign, note, resolve, reopen) ask for this; they
+        # log who did what. Nobody changes a follow-up in the admin.
+        permissions = [("work_followup", "Can work the contact queue")]
 
     def __str__(self) -> str:
         return f"follow-up on response {self.response_id} ({self.status})"

@@ -1,5 +1,6 @@
 """Project settings, all read from the environment (12-factor); see README for the table."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -28,6 +29,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "csp",
+    # Counts failed sign-ins and locks out a guessing loop (see "Sign-in throttling" below).
+    "axes",
     "crispy_forms",
     "crispy_bootstrap5",
     # The API's docs page uses the Swagger UI files this app ships (no CDN).
@@ -37,6 +40,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy everywhere, no-store on /staff/: before WhiteNoise, so static
+    # files get the policy too.
+    "feedback.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -46,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes documents: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -129,6 +137,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# Sign-in throttling (django-axes). Failed sign-ins are counted per account and address
+# together, in the database (so it holds without Redis and across web processes): a
+# guessing loop is stopped, and nobody can lock a colleague out from another address.
+# A superuser unlocks sooner in the admin ("Access attempts") or with
+# `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    # First, as axes documents: it refuses a locked-out sign-in before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failed sign-ins in a row before the lockout; a successful one starts the count again.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_RESET_ON_SUCCESS = True
+# How long a lockout lasts; each try while locked out starts it again, so a script that
+# keeps guessing stays locked out.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# The client's address as the customer pages' rate limits see it (BEHIND_TLS_PROXY aware).
+AXES_CLIENT_IP_CALLABLE = "feedback.ratelimit.client_ip"
+# The lockout page in the portal's look, saying when to try again and whom to ask.
+AXES_LOCKOUT_CALLABLE = "feedback.views.errors.locked_out"
+# Superusers see and clear attempts in the admin; the roles' groups have no access.
+AXES_ENABLE_ADMIN = True
+# Failures and lockouts are still logged; this only drops the banner at every process start.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]

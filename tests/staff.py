@@ -18,6 +18,8 @@ def member(name: str, group: str | None) -> User:
         if not Group.objects.filter(name=group).exists():
             # A transactional test (the browser's) flushed what the migration made.
             importlib.import_module("feedback.migrations.0002_groups").create_groups(apps, None)
+            roles = importlib.import_module("feedback.migrations.0006_role_permissions")
+            roles.narrow_roles(apps, None)
         user.groups.add(Group.objects.get(name=group))
     return user
 

@@ -16,6 +16,7 @@ from feedback.models import Customer, EmailLog, FollowUp, Invitation, PrivacyAud
 from feedback.selectors.dashboard import Filters, dashboard_figures
 from feedback.services.contacts import followup_add_note
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
+from tests.staff import member
 
 pytestmark = pytest.mark.django_db
 
@@ -138,8 +139,67 @@ def test_a_viewer_cannot_erase(client: Client, ana: Customer) -> None:
     response = run_action(client, "erase_personal_data", ana, confirmed="yes")
     ana.refresh_from_db()
     assert ana.email == EMAIL
-    assert response.status_code in (200, 302)
+    assert response.status_code == 403
     assert not PrivacyAudit.objects.exists()
+
+
+# Every admin page a viewer might open that could list customers.
+ADMIN_PAGES = [
+    "/admin/",
+    *(
+        f"/admin/feedback/{model}/"
+        for model in (
+            "customer",
+            "order",
+            "invitation",
+            "response",
+            "followup",
+            "emaillog",
+            "privacyaudit",
+            "apitoken",
+        )
+    ),
+]
+
+
+def test_a_viewer_cannot_list_customers_or_their_addresses(client: Client, ana: Customer) -> None:
+    client.force_login(member("bob", "Staff"))
+    assert client.get(CHANGELIST).status_code == 403
+    assert client.get(f"{CHANGELIST}{ana.pk}/change/").status_code == 403
+    for url in ADMIN_PAGES:
+        assert EMAIL not in client.get(url).content.decode(), url
+
+
+def test_a_viewer_cannot_export_personal_data(client: Client, ana: Customer) -> None:
+    client.force_login(member("bob", "Staff"))
+    response = run_action(client, "export_personal_data", ana)
+    assert response.status_code == 403
+    assert EMAIL not in response.content.decode()
+    assert not PrivacyAudit.objects.exists()
+
+
+def test_ops_export_and_erase_personal_data(client: Client, ana: Customer) -> None:
+    client.force_login(member("olga", "Ops"))
+    response = run_action(client, "export_personal_data", ana)
+    assert response.status_code == 200
+    assert json.loads(response.content)["customer"]["email"] == EMAIL
+    assert run_action(client, "erase_personal_data", ana, confirmed="yes").status_code == 302
+    ana.refresh_from_db()
+    assert (ana.email, ana.name) == ("", "")
+    audits = PrivacyAudit.objects.order_by("performed_at")
+    assert [(a.action, a.performed_by.username) for a in audits] == [
+        ("export", "olga"),
+        ("erase", "olga"),
+    ]
+
+
+def test_staff_see_the_address_of_a_customer_who_asked_to_be_contacted(
+    client: Client, ana: Customer
+) -> None:
+    client.force_login(member("bob", "Staff"))
+    follow_up = FollowUp.objects.get(response__invitation__customer=ana)
+    page = client.get(f"/staff/contacts/{follow_up.pk}/").content.decode()
+    assert f'<a href="mailto:{EMAIL}">{EMAIL}</a>' in page
 
 
 def text_columns() -> list[tuple[str, str]]:

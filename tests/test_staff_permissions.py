@@ -101,12 +101,57 @@ def test_staff_ops_and_superusers_open_every_page(
     client: Client, follow_up: FollowUp, group: str | None, superuser: bool
 ) -> None:
     user = member("dana", group)
-    User.objects.filter(pk=user.pk).update(is_superuser=superuser)
+    User.objects.filter(pk=user.pk).update(is_superuser=superuser, is_staff=True)
     client.force_login(user)
     for name, kwargs in PAGES:
         target = url(name, kwargs, follow_up)
         assert client.get(target).status_code == 200, target
     assert "Asked Anna" in client.get(reverse("feedback:contacts")).content.decode()
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [*PAGES, ("feedback:policy_edit", {})])
+@pytest.mark.parametrize(("group", "superuser"), [("Staff", False), ("Ops", False), (None, True)])
+def test_a_user_without_staff_status_is_refused(
+    client: Client,
+    follow_up: FollowUp,
+    name: str,
+    kwargs: dict,
+    group: str | None,
+    superuser: bool,
+) -> None:
+    user = member("dana", group)
+    User.objects.filter(pk=user.pk).update(is_staff=False, is_superuser=superuser)
+    client.force_login(user)
+    assert client.get(url(name, kwargs, follow_up)).status_code == 403
+
+
+def test_removing_staff_status_ends_a_live_session_s_access(
+    client: Client, follow_up: FollowUp
+) -> None:
+    bob = member("bob", "Staff")
+    client.force_login(bob)
+    dashboard, export = reverse("feedback:dashboard"), reverse("feedback:export")
+    assert client.get(dashboard).status_code == 200
+    assert client.get(export).status_code == 200
+    User.objects.filter(pk=bob.pk).update(is_staff=False)
+    for target in (dashboard, export, reverse("feedback:contacts")):
+        response = client.get(target)
+        assert response.status_code == 403, target
+        assert b"Asked Anna" not in b"".join(response)
+    contact = reverse("feedback:contact", args=[follow_up.pk])
+    assert client.post(contact, {"action": "resolve"}).status_code == 403
+    assert_follow_up_open(follow_up)
+
+
+def test_a_deactivated_user_is_sent_to_the_login_page(client: Client, follow_up: FollowUp) -> None:
+    alice = member("alice", "Ops")
+    client.force_login(alice)
+    assert client.get(reverse("feedback:dashboard")).status_code == 200
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    for name, kwargs in PAGES:
+        response = client.get(url(name, kwargs, follow_up))
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{LOGIN}?next=")
 
 
 def test_staff_may_work_the_queue(client: Client, follow_up: FollowUp) -> None:

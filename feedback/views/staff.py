@@ -1,8 +1,10 @@
 """Pages for staff, under /staff/."""
 
 from collections.abc import Callable
+from functools import wraps
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -12,19 +14,33 @@ View = Callable[..., HttpResponse]
 
 # The "Staff" group may read feedback; "Ops" may also change the invitation policy;
 # superusers have every permission. Anonymous visitors go to the login page; a signed-in
-# user without the permission gets a 403, never the page.
+# user without an active staff account or without the permission gets a 403, never the page.
 VIEW_PERMISSION = "feedback.view_response"
 POLICY_PERMISSION = "feedback.change_invitationpolicy"
 
 
+def _staff_page(view: View, permission: str) -> View:
+    """Login required; then an active account with staff status, checked on every request
+    so that removing it ends a live session's access, as in the admin; then the permission."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        user = request.user
+        if not (user.is_active and user.is_staff and user.has_perm(permission)):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return login_required(checked)
+
+
 def staff_view(view: View) -> View:
-    """Login required, then permission to read feedback."""
-    return login_required(permission_required(VIEW_PERMISSION, raise_exception=True)(view))
+    """A staff page: permission to read feedback."""
+    return _staff_page(view, VIEW_PERMISSION)
 
 
 def ops_view(view: View) -> View:
-    """Login required, then permission to change the invitation policy."""
-    return login_required(permission_required(POLICY_PERMISSION, raise_exception=True)(view))
+    """An Ops page: permission to change the invitation policy."""
+    return _staff_page(view, POLICY_PERMISSION)
 
 
 def _parts(message: object) -> dict:

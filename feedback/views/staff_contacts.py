@@ -16,7 +16,8 @@ from feedback.services import contacts as services
 from feedback.staff_forms import AssignForm, NoteForm
 from feedback.views.staff import staff_view
 
-CHANGE_PERMISSION = "feedback.change_followup"
+# Working the queue (assign, note, resolve, reopen): the "Staff" and "Ops" roles.
+WORK_PERMISSION = "feedback.work_followup"
 STATUSES = {"open": "Open", "resolved": "Resolved", "all": "All"}
 PER_PAGE = 50
 
@@ -51,7 +52,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "note_form": NoteForm(),
     }
     if request.method == "POST":
-        if not request.user.has_perm(CHANGE_PERMISSION):
+        if not request.user.has_perm(WORK_PERMISSION):
             raise PermissionDenied
         action = ACTIONS.get(request.POST.get("action", ""))
         if action is None:
@@ -61,7 +62,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if invalid is None:
             return _back(follow_up)
         forms.update(invalid)
-    context = {"follow_up": follow_up, "can_change": request.user.has_perm(CHANGE_PERMISSION)}
+    context = {"follow_up": follow_up, "can_change": request.user.has_perm(WORK_PERMISSION)}
     return render(request, "feedback/staff/contact_detail.html", {**context, **forms}, status=200)
 
 
