@@ -1,5 +1,9 @@
 """The responses CSV: streamed row by row, so a million rows never sit in memory.
 
+It opens right in Excel: UTF-8 with a byte-order mark (without one, Excel reads the file
+in the computer's legacy code page and garbles "é"), and times as ISO 8601 in UTC to the
+second, e.g. 2026-11-30T14:05:09+00:00, which Excel and people both read.
+
 No customer email or name: an export travels (mail, laptops, spreadsheets), and staff who
 must reach a customer do it from the contact queue, which holds only those who asked.
 """
@@ -7,6 +11,7 @@ must reach a customer do it from the contact queue, which holds only those who a
 import csv
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from itertools import islice
 
 from feedback.models import OrderItem
@@ -29,6 +34,7 @@ HEADER = [
 CHUNK_SIZE = 2000
 # A spreadsheet runs a cell that starts with these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BYTE_ORDER_MARK = "\ufeff"
 
 
 def csv_safe(value: str) -> str:
@@ -38,6 +44,10 @@ def csv_safe(value: str) -> str:
 
 def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _moment(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
 
 
 COLUMNS = (
@@ -79,8 +89,8 @@ def export_row(row: tuple, skus: str) -> list[object]:
     pk, submitted, edited, _order, external_id, channel, rating, nps, comment, contact, quote = row
     return [
         pk,
-        submitted.isoformat(),
-        edited.isoformat() if edited else "",
+        _moment(submitted),
+        _moment(edited),
         csv_safe(external_id),
         csv_safe(channel),
         csv_safe(skus),
@@ -100,6 +110,8 @@ class _Echo:
 
 
 def csv_lines(rows: Iterable[list[object]]) -> Iterator[str]:
+    """The file's text, a line at a time, after the byte-order mark."""
+    yield BYTE_ORDER_MARK
     writer = csv.writer(_Echo())
     for row in rows:
         yield writer.writerow(row)

@@ -95,9 +95,24 @@ def parse_order_id(value: str) -> str:
     return check_text(value)
 
 
+def normalise_email(value: str) -> str:
+    """The one spelling customers are stored under, so a mailbox is one customer: trimmed,
+    lower-cased, the domain in its ASCII (IDNA) form: "Ana@EXÄMPLE.com" and
+    "ana@xn--exmple-cua.com" are both "ana@xn--exmple-cua.com". Raises UnicodeError (a
+    ValueError) for a domain that has no ASCII form."""
+    local, at, domain = value.strip().rpartition("@")
+    if not at:
+        return value.strip().lower()
+    # Python's "idna" codec (IDNA 2003) is also how Django's mail sending spells a domain.
+    return f"{local}@{domain.encode('idna').decode('ascii')}".lower()
+
+
 def parse_email(value: str) -> str:
-    """The normalised address: trimmed and lower-cased, as customers are stored."""
-    value = (value or "").strip().lower()
+    """The normalised address (normalise_email), as customers are stored."""
+    try:
+        value = normalise_email(value or "")
+    except UnicodeError:
+        raise FieldError(f"{value!r} is not a valid email address") from None
     if not value:
         raise FieldError("is required")
     if len(value) > MAX_EMAIL:

@@ -1,7 +1,7 @@
 """The staff dashboard: each figure against a small data set counted by hand."""
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,6 +13,7 @@ from django.utils import timezone
 from feedback.models import Invitation, InvitationPolicy, Response
 from feedback.selectors import dashboard
 from tests.dashboard_data import bulk_responses, known_data, staff_member
+from tests.staff import answered
 
 pytestmark = pytest.mark.django_db
 State = Invitation.State
@@ -43,6 +44,8 @@ def test_it_shows_each_figure_as_counted_by_hand(staff_client: Client, known: No
         "average": "3.5",
         "nps": "+33",
         "followups_open": "1",
+        "followups_asked": "2",
+        "followups_asked_open": "1",
         "time_to_resolve": "2 d 0 h",
         "declines_per_1000": "222.2",
         "snoozes_per_1000": "111.1",
@@ -184,3 +187,61 @@ def test_it_refuses_a_user_without_the_staff_role(client: Client, path: str) -> 
 def test_it_links_the_dashboard_from_the_admin(client: Client) -> None:
     client.force_login(User.objects.create_superuser("alice", "alice@example.com", "pw"))
     assert 'href="/staff/"' in client.get("/admin/").content.decode()
+
+
+def text_of(html: str) -> str:
+    """The page as a person reads it: tags gone, spaces collapsed."""
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return re.sub(r" ([,.])", r"\1", text)
+
+
+def day_range(first: date, last: date) -> str:
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
+    return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+
+
+def test_last_7_days_covers_exactly_seven_days_and_says_which(staff_client: Client) -> None:
+    today = timezone.localdate()
+    first = today - timedelta(days=6)
+    opening = timezone.make_aware(datetime.combine(first, time.min))
+    for moment, rating in (
+        (opening + timedelta(minutes=1), 5),
+        (opening - timedelta(minutes=1), 1),
+    ):
+        response = answered(contact_requested=False, rating=rating)
+        Response.objects.filter(pk=response.pk).update(submitted_at=moment)
+    page = text_of(staff_client.get("/staff/?period=7").content.decode())
+    assert f"Last 7 days: {day_range(first, today)} (7 days, today until now)" in page
+    assert "1 rating." in page  # the one from the day before the seven is not counted
+    assert figures_on_page(staff_client.get("/staff/?period=7").content.decode())["csat"] == "100%"
+
+
+def test_a_custom_range_covers_its_days_and_marks_its_partial_weeks(
+    staff_client: Client,
+) -> None:
+    # Wednesday 4 Nov to Tuesday 24 Nov 2026: two whole weeks between two partial ones.
+    html = staff_client.get("/staff/?period=custom&start=2026-11-04&end=2026-11-24").content
+    page = text_of(html.decode())
+    assert "Custom range: 4 Nov – 24 Nov 2026 (21 days)" in page
+    weeks = page[page.index("Week (Monday to Sunday)") :]
+    assert "4 Nov – 8 Nov 2026 partial week: 5 of 7 days" in weeks
+    assert "9 Nov – 15 Nov 2026 0" in weeks
+    assert "16 Nov – 22 Nov 2026 0" in weeks
+    assert "23 Nov – 24 Nov 2026 partial week: 2 of 7 days" in weeks
+    assert weeks.count("partial week") == 2
+    assert "4 Nov (5 d)" in page and "23 Nov (2 d)" in page  # the charts' labels
+
+
+def test_open_contact_requests_are_the_queues_open_requests(
+    staff_client: Client, known: None
+) -> None:
+    answered(asked_ago=timedelta(days=60))  # asked long ago, still waiting
+    dashboard_page = staff_client.get("/staff/?period=30&channel=app").content.decode()
+    queue = staff_client.get("/staff/contacts/").content.decode()
+    assert 'id="open-count">2<' in queue
+    assert figures_on_page(dashboard_page)["followups_open"] == "2"
+    page = text_of(dashboard_page)
+    assert "2 open in the contact queue now, whatever the period, channel or product." in page
+    # The period's own figure says what it counts.
+    assert "Asked in this period: 1, still open: 1." in page

@@ -42,6 +42,8 @@ def test_staff_read_the_dashboard_and_export_it(live_server: object, page: objec
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
-    text = Path(download.value.path()).read_text()
+    data = Path(download.value.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfresponse_id,")  # for Excel: UTF-8 with its mark
+    text = data.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert sorted(row["rating"] for row in rows) == ["1", "2", "3", "4", "5"]

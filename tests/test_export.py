@@ -2,6 +2,8 @@
 
 import csv
 import io
+import re
+from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
@@ -24,13 +26,17 @@ def known() -> None:
     known_data()
 
 
-def exported(client: Client, query: str) -> list[dict[str, str]]:
+def exported_bytes(client: Client, query: str) -> bytes:
     response = client.get(f"/staff/export.csv?{query}")
     assert response.status_code == 200
     assert response.streaming, "a million rows must not be built in memory"
-    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="responses-')
-    text = b"".join(response.streaming_content).decode()
+    return b"".join(response.streaming_content)
+
+
+def exported(client: Client, query: str) -> list[dict[str, str]]:
+    text = exported_bytes(client, query).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == HEADER
     return [dict(zip(HEADER, row, strict=True)) for row in rows[1:]]
@@ -47,10 +53,26 @@ def test_it_exports_the_responses_of_the_period_oldest_first(staff_client: Clien
     assert a["order_id"] == response.invitation.order.external_id
     assert (a["channel"], a["skus"], a["nps"]) == ("web", "KETTLE", "10")
     assert a["comment"] == "<script>alert('x')</script> Lovely"
-    assert a["submitted_at"] == response.submitted_at.isoformat()
+    assert a["submitted_at"] == response.submitted_at.replace(microsecond=0).isoformat()
     assert (rows[1]["contact_requested"], rows[1]["quote_allowed"]) == ("yes", "no")
     assert rows[0]["nps"] == ""
     assert "@example.com" not in str(rows), "no customer email in an export"
+
+
+@pytest.mark.usefixtures("known")
+def test_it_opens_in_excel_as_utf8_with_plain_timestamps(staff_client: Client) -> None:
+    Response.objects.filter(rating=5).update(
+        comment="Café crème ☕", edited_at=datetime(2026, 11, 30, 14, 5, 9, 123456, tzinfo=UTC)
+    )
+    data = exported_bytes(staff_client, "period=30")
+    # Excel reads a CSV as UTF-8 only when it starts with the byte-order mark: once.
+    assert data.startswith(b"\xef\xbb\xbfresponse_id,submitted_at,")
+    assert data.count(b"\xef\xbb\xbf") == 1
+    assert "Café crème ☕".encode() in data
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[-1]["edited_at"] == "2026-11-30T14:05:09+00:00"
+    for row in rows:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", row["submitted_at"])
 
 
 @pytest.mark.usefixtures("known")

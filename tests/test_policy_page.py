@@ -1,6 +1,7 @@
 """The staff policy page: the live rules in plain words, their history, the Ops editor."""
 
 from datetime import time
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import User
@@ -15,13 +16,41 @@ from tests.test_simulator import form as simulator_form
 pytestmark = pytest.mark.django_db
 
 
+class FormReader(HTMLParser):
+    """What a browser would submit from a page's form, as shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, str] = {}
+        self.select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        name = a.get("name") or ""
+        if tag == "input" and name and name != "csrfmiddlewaretoken":
+            if a.get("type") != "checkbox":
+                self.data[name] = a.get("value") or ""
+            elif "checked" in a:
+                self.data[name] = a.get("value") or "on"
+        elif tag == "select":
+            self.select = name
+        elif tag == "option" and self.select and "selected" in a:
+            self.data[self.select] = a.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self.select = None
+
+
+def shown_form(html: str) -> dict[str, str]:
+    reader = FormReader()
+    reader.feed(html)
+    return reader.data
+
+
 def edit_data(client: Client, **changes: str) -> dict[str, str]:
-    """The editor's form as a browser posts it: the live values, the load stamp, changes."""
-    data = {k: v for k, v in simulator_form().items() if not k.startswith("period_")}
-    html = client.get("/staff/policy/edit/").content.decode()
-    start = html.index('name="loaded" value="') + len('name="loaded" value="')
-    data["loaded"] = html[start : html.index('"', start)]
-    return {**data, **changes}
+    """The editor's form as a browser posts it: the values it opened with, then changes."""
+    return {**shown_form(client.get("/staff/policy/edit/").content.decode()), **changes}
 
 
 @pytest.fixture
@@ -153,3 +182,47 @@ def test_the_simulator_draft_opens_prefilled_in_the_editor(client: Client, alice
     assert 'name="send_on_weekends" class="checkboxinput form-check-input" checked' not in html
     assert "is-invalid" not in html
     assert InvitationPolicy.live().customer_cooldown_days == 90
+
+
+def test_it_keeps_both_colleagues_changes_when_they_edit_at_once() -> None:
+    olga, alice = Client(), Client()
+    olga.force_login(member("olga", "Ops"))
+    alice.force_login(member("alice", "Ops"))
+    olga.post("/staff/policy/edit/", edit_data(olga, customer_cooldown_days="60"))
+    alice_tab = edit_data(alice, daily_send_cap="200")  # opened before olga's next save
+    olga.post("/staff/policy/edit/", edit_data(olga, customer_cooldown_days="45"))
+
+    response = alice.post("/staff/policy/edit/", alice_tab)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Someone saved the policy while you were editing" in html
+    assert "Customer cooldown (days): 60 → 45" in html
+    assert "Daily send cap: no cap → 200" in html
+    shown = shown_form(html)
+    assert (shown["customer_cooldown_days"], shown["daily_send_cap"]) == ("45", "200")
+
+    response = alice.post("/staff/policy/edit/", shown, follow=True)
+    assert "Policy saved: 1 change recorded." in response.content.decode()
+    live = InvitationPolicy.live()
+    assert (live.customer_cooldown_days, live.daily_send_cap) == (45, 200)
+    history = [v.changes for v in PolicyVersion.objects.order_by("pk")]
+    assert history == [
+        {"customer_cooldown_days": {"before": 90, "after": 60}},
+        {"customer_cooldown_days": {"before": 60, "after": 45}},
+        {"daily_send_cap": {"before": None, "after": 200}},
+    ]
+    assert "45 → 60" not in alice.get("/staff/policy/").content.decode()
+
+
+def test_it_says_when_both_changed_the_same_field() -> None:
+    olga, alice = Client(), Client()
+    olga.force_login(member("olga", "Ops"))
+    alice.force_login(member("alice", "Ops"))
+    alice_tab = edit_data(alice, customer_cooldown_days="30", sample_percent="50")
+    olga.post("/staff/policy/edit/", edit_data(olga, customer_cooldown_days="45"))
+
+    html = alice.post("/staff/policy/edit/", alice_tab).content.decode()
+    assert "You both changed Customer cooldown (days): your value is shown." in html
+    shown = shown_form(html)
+    assert (shown["customer_cooldown_days"], shown["sample_percent"]) == ("30", "50")
+    assert InvitationPolicy.live().customer_cooldown_days == 45

@@ -1,12 +1,15 @@
 """Who may open what under /staff/: anonymous visitors go to the login page, a customer's
 link opens nothing there, Staff read everything but may not change the policy, Ops may."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
 from feedback.models import FollowUp, InvitationPolicy, PolicyVersion
+from feedback.services.policy import policy_snapshot
 from tests.staff import answered, member
 from tests.test_simulator import form as simulator_form
 
@@ -36,7 +39,8 @@ def url(name: str, kwargs: dict, follow_up: FollowUp) -> str:
 
 def policy_data(**changes: str) -> dict[str, str]:
     data = {k: v for k, v in simulator_form().items() if not k.startswith("period_")}
-    data["loaded"] = InvitationPolicy.live().updated_at.isoformat()
+    # The editor's form carries the values it was opened with.
+    data["loaded"] = json.dumps(policy_snapshot(InvitationPolicy.live()))
     return {**data, **changes}
 
 

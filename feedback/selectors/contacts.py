@@ -27,6 +27,12 @@ class FollowUpStats:
     median_time_to_resolve: timedelta | None
 
 
+def contact_requests() -> QuerySet[FollowUp]:
+    """Every follow-up of a customer who asked to be contacted: what the queue lists and
+    its figures (here and on the dashboard) count."""
+    return FollowUp.objects.filter(response__contact_requested=True)
+
+
 class Median(Aggregate):
     """PostgreSQL's ordered-set aggregate: the exact median, computed by the database."""
 
@@ -42,7 +48,7 @@ def followup_stats(*, responses: QuerySet[Response] | None = None) -> FollowUpSt
     period, channel and product filters); without it, the whole queue.
     One query on PostgreSQL; on SQLite (the demo) two, since it has no percentile_cont.
     """
-    follow_ups = FollowUp.objects.all()
+    follow_ups = contact_requests()
     if responses is not None:
         follow_ups = follow_ups.filter(response__in=responses.values("pk"))
     counts = {"open": Count("pk", filter=OPEN), "resolved": Count("pk", filter=RESOLVED)}
@@ -82,7 +88,7 @@ def contact_queue(*, status: str = "open", assignee: object = None) -> QuerySet[
 
     status: "open", "resolved" or "all"; assignee: only theirs when given.
     """
-    queue = FollowUp.objects.filter(response__contact_requested=True)
+    queue = contact_requests()
     if status in (FollowUp.Status.OPEN, FollowUp.Status.RESOLVED):
         queue = queue.filter(status=status)
     if assignee is not None:

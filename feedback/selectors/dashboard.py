@@ -4,7 +4,11 @@ Which date each figure hangs on:
 - invitations sent, the response rate and the declines, snoozes and stops: invitations
   *sent* in the period (a cohort), so "responses / sent" counts the answers to those sends;
 - ratings, CSAT, NPS, per product and comments: responses *submitted* in the period;
-- suppressed, send failed, send unknown: invitations that were *due* in the period.
+- suppressed, send failed, send unknown: invitations that were *due* in the period;
+- open contact requests: none; the whole contact queue now, the number its page shows.
+
+A period is whole days in the current time zone; its weeks run Monday to Sunday, and the
+first and last may be partial (each Week knows its days in the period).
 """
 
 from collections import Counter
@@ -14,7 +18,7 @@ from datetime import date, datetime, timedelta
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from feedback import states
 from feedback.models import Invitation, InvitationPolicy, Order, OrderItem, Response
@@ -44,12 +48,15 @@ DEFINITIONS = {
     "send_failed": "Invitations due in the period that the mail server refused (not delivered).",
     "send_unknown": "Invitations due in the period whose send was interrupted: delivery "
     "unknown, never retried automatically; a human should look.",
-    "followups": "Contact requests among the responses submitted in the period: still open, "
-    "and the median time from request to resolution.",
+    "followups": "Open: the whole contact queue now, the count its page shows. Asked in "
+    "this period: requests made with the responses submitted in the period (and channel "
+    "and product).",
     "products": "Responses submitted in the period, by product in the order; an order with "
     f"several products counts for each. Fewer than {SMALL_SAMPLE} answers: a small sample.",
     "weekly": "Per week (Monday to Sunday): invitations sent and their response rate, and the "
-    "CSAT of the ratings submitted that week. The last week may still be under way.",
+    "CSAT of the ratings submitted that week. A week cut by the start or the end of the "
+    "period is partial and shows its number of days, e.g. “(3 d)”: fewer days, so fewer "
+    "invitations and answers.",
     "comments": "The newest comments submitted in the period.",
 }
 
@@ -64,11 +71,45 @@ class Filters:
 
 @dataclass(frozen=True)
 class Week:
-    start: date
+    start: date  # its Monday
+    first: date  # its first day in the period
+    last: date  # its last day in the period
     sent: int
     response_rate: float | None
     ratings: int
     csat: float | None
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def partial(self) -> bool:
+        return self.days < 7
+
+    @property
+    def dates(self) -> str:
+        return day_range(self.first, self.last)
+
+    @property
+    def label(self) -> str:
+        """For a chart: its first day in the period, and its days when it is partial."""
+        first = dateformat.format(self.first, "j M")
+        return f"{first} ({self.days} d)" if self.partial else first
+
+
+def day_range(first: date, last: date) -> str:
+    """The days from first to last, both included, e.g. "24 Nov", a dash, "30 Nov 2026"."""
+    opening = "j M" if first.year == last.year else "j M Y"
+    return f"{dateformat.format(first, opening)} – {dateformat.format(last, 'j M Y')}"
+
+
+def period_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The first and the last day of [start, end), in the current time zone."""
+    return (
+        timezone.localtime(start).date(),
+        timezone.localtime(end - timedelta(microseconds=1)).date(),
+    )
 
 
 @dataclass(frozen=True)
@@ -110,6 +151,7 @@ class Figures:
     products: list[Product]
     comments: list[Response]
     followups: FollowUpStats
+    contact_queue: FollowUpStats
     definitions: dict[str, str] = field(default_factory=lambda: DEFINITIONS)
 
 
@@ -195,6 +237,7 @@ def dashboard_figures(filters: Filters) -> Figures:
         products=_products(filters),
         comments=_comments(filters),
         followups=followup_stats(responses=responses(filters)),
+        contact_queue=followup_stats(),
     )
 
 
@@ -282,14 +325,22 @@ def _not_sent(filters: Filters) -> dict[str, object]:
 
 
 def _weeks(filters: Filters, sends: Weekly, answers: Weekly) -> list[Week]:
-    """Every week the period touches, also the empty ones (shown as 0 and "—")."""
+    """Every week the period touches, also the empty ones (shown as 0 and "—"), with the
+    days of each that the period covers."""
+    first, last = period_days(filters.start, filters.end)
     weeks = []
     for start in week_starts(filters.start, filters.end):
         s = sends.get(start, dict.fromkeys(SENDS, 0))
         a = answers.get(start, dict.fromkeys(ANSWERS, 0))
         weeks.append(
             Week(
-                start, s["sent"], ratio(s["responded"], s["sent"]), a["n"], ratio(a["csat"], a["n"])
+                start,
+                max(start, first),
+                min(start + timedelta(days=6), last),
+                s["sent"],
+                ratio(s["responded"], s["sent"]),
+                a["n"],
+                ratio(a["csat"], a["n"]),
             )
         )
     return weeks
@@ -303,8 +354,7 @@ def _day(value: date | datetime) -> date:
 
 def week_starts(start: datetime, end: datetime) -> list[date]:
     """The Mondays of the weeks the period touches, in the current time zone."""
-    first = timezone.localtime(start).date()
-    last = timezone.localtime(end - timedelta(microseconds=1)).date()
+    first, last = period_days(start, end)
     monday = first - timedelta(days=first.weekday())
     weeks = []
     while monday <= last:

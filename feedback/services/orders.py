@@ -25,7 +25,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from feedback.ingest import OrderRecord
+from feedback.ingest import OrderRecord, normalise_email
 from feedback.models import Customer, Order, OrderItem
 from feedback.services.invitations import invitations_schedule
 
@@ -90,8 +90,8 @@ def _upsert(records: Sequence[OrderRecord]) -> UpsertSummary:
 
 
 def _normalised(record: OrderRecord) -> OrderRecord:
-    """Customers are keyed by their lower-cased email (feedback.ingest.parse_email)."""
-    email = record.customer_email.strip().lower()
+    """Customers are keyed by their normalised email (feedback.ingest.normalise_email)."""
+    email = normalise_email(record.customer_email)
     if not email:
         raise ValueError(f"order {record.order_id}: a customer email is required")
     return record if email == record.customer_email else replace(record, customer_email=email)

@@ -57,16 +57,33 @@ class DashboardFilterForm(forms.Form):
             self.add_error("end", "The last day must not be before the first day.")
         return data
 
+    def chosen_period(self) -> str:
+        return self.cleaned_data.get("period") or DEFAULT_PERIOD
+
     def filters(self, now: datetime) -> dashboard.Filters:
-        """The period as [start, end) in the current time zone, and the narrowing filters."""
+        """The period as [start, end) in the current time zone, and the narrowing filters.
+
+        A period is whole days: "Last 7 days" is today (until now) and the six days before,
+        so the dates the page states are exactly the days counted."""
         data = self.cleaned_data
-        period = data.get("period") or DEFAULT_PERIOD
+        period = self.chosen_period()
         if period == "custom":
             start = _midnight(data["start"])
             end = _midnight(data["end"] + timedelta(days=1))
         else:
-            start, end = now - timedelta(days=int(period)), now
+            today = timezone.localdate(now)
+            start, end = _midnight(today - timedelta(days=int(period) - 1)), now
         return dashboard.Filters(start, end, data.get("channel", ""), data.get("sku", "").strip())
+
+    def period_text(self, filters: dashboard.Filters, now: datetime) -> str:
+        """The period's name, its first and last day, and how many days it covers."""
+        first, last = dashboard.period_days(filters.start, filters.end)
+        days = (last - first).days + 1
+        covers = f"{days} day{'s' * (days != 1)}"
+        if first <= timezone.localdate(now) <= last:
+            covers += ", today until now"
+        label = dict(PERIODS)[self.chosen_period()]
+        return f"{label}: {dashboard.day_range(first, last)} ({covers})"
 
 
 def _midnight(day: date) -> datetime:
@@ -84,11 +101,12 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         context = {"form": form, "figures": None}
         return render(request, "feedback/staff/dashboard.html", context, status=400)
-    filters = form.filters(timezone.now())
+    now = timezone.now()
+    filters = form.filters(now)
     context = {
         "form": form,
         "filters": filters,
-        "last_day": timezone.localtime(filters.end - timedelta(microseconds=1)),
+        "period_text": form.period_text(filters, now),
         "figures": dashboard.dashboard_figures(filters),
         "export_query": request.GET.urlencode(),
     }
