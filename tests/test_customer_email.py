@@ -49,7 +49,7 @@ def test_a_domain_that_cannot_be_spelled_in_ascii_is_refused(api: Api) -> None:
 
 
 def test_customers_stored_before_move_to_the_ascii_spelling() -> None:
-    migration = importlib.import_module("feedback.migrations.0006_customer_email_ascii_domain")
+    migration = importlib.import_module("feedback.migrations.0007_customer_email_ascii_domain")
     CustomerFactory(email="ana@exämple.com")
     CustomerFactory(email="bo@exämple.com")
     CustomerFactory(email="bo@xn--exmple-cua.com")  # already two customers: left to a person

@@ -31,6 +31,6 @@ def move_to_ascii_domains(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("feedback", "0005_dashboard_indexes")]
+    dependencies = [("feedback", "0006_role_permissions")]
 
     operations = [migrations.RunPython(move_to_ascii_domains, migrations.RunPython.noop)]
