@@ -6,36 +6,76 @@ feedback.ingest's, the same as the CSV import's, and writes go through the same
 services (orders_upsert, order_mark_delivered).
 
 Status codes: 400 unreadable JSON, 401 no or unknown token, 403 revoked token, 404 unknown
-order, 405 wrong method, 413 body over API_MAX_BODY_BYTES, 415 not application/json, 422
-invalid fields, 429 over the token's rate (with Retry-After). Never 500 for bad input.
+order or URL, 405 wrong method, 409 at odds with what is stored (a second, different
+delivery time; an order placed after its recorded delivery), 413 body over
+API_MAX_BODY_BYTES, 415 not application/json, 422 invalid fields, 429 over the token's rate
+(with Retry-After). Every one is JSON. Never 500 for bad input.
+
+The schema declares every rule a single field has (types, lengths, bounds, patterns,
+formats, enums), so that a client can check a request before sending it. Three rules JSON
+Schema cannot state are in the descriptions: delivered_at not before placed_at and not in
+the future, and that an integer is written without a fraction (2, not 2.0).
 """
 
+import functools
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, URLResolver, path, re_path, register_converter
 from django.utils import timezone
-from ninja import Body, NinjaAPI, Schema
+from django.views.decorators.csrf import csrf_exempt
+from ninja import Body, NinjaAPI, Path, Schema, Status
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
-from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator
+from pydantic import (
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    Tag,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from feedback import ingest, ratelimit, services
 from feedback.ingest import ItemRecord, OrderRecord
 from feedback.models import ApiToken, Invitation, Order
 from feedback.services import api_tokens
-from feedback.services.orders import orders_upsert
+from feedback.services.orders import OrdersRefused, orders_upsert
 
 MAX_ORDERS_PER_REQUEST = 1000
 BODY_METHODS = ("POST", "PUT", "PATCH")
 # What _text enforces, told to clients (and to schemathesis) in the schema.
 PRINTABLE = {"pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"}
+ORDER_ID_PATTERN = f"^{ingest.ORDER_ID_REGEX}$"
+# What ingest.parse_datetime takes; the union with null keeps the pattern on the string.
+MOMENT = WithJsonSchema(
+    {"type": "string", "format": "date-time", "pattern": f"^{ingest.MOMENT_REGEX}$"}
+)
+
+
+class OrderIdConverter:
+    """The order URLs take only ids that ingest.parse_order_id accepts: any other path is
+    an unknown URL (a JSON 404), never a different order."""
+
+    regex = ingest.ORDER_ID_REGEX
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(OrderIdConverter, "order_id")
 
 
 # Authentication and the per-token rate ---------------------------------------------------
@@ -74,6 +114,42 @@ class OrdersApi(NinjaAPI):
         # body: the one place to refuse an oversized or non-JSON body unread.
         _check_body(request)
         return super().create_temporal_response(request)
+
+    @property
+    def urls(self) -> tuple[list[URLPattern | URLResolver], str, str]:
+        # Django answers a wrong method (405) and an unknown URL (404) in plain text; an
+        # API client expects JSON, so ninja's views are wrapped and a last pattern catches
+        # every other URL under the API's prefix.
+        patterns, app_name, namespace = super().urls
+        wrapped = [
+            path(str(pattern.pattern), _json_405(pattern.callback), name=pattern.name)
+            for pattern in patterns
+        ]
+        return [*wrapped, re_path(r"", _unknown_url)], app_name, namespace
+
+
+def _json_405(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @functools.wraps(view)  # keeps csrf_exempt
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405:
+            return response
+        allowed = response["Allow"]
+        detail = f"{request.method} is not allowed here; use {allowed}."
+        json_response = api.create_response(request, {"detail": detail}, status=405)
+        json_response["Allow"] = allowed
+        return json_response
+
+    return wrapper
+
+
+@csrf_exempt  # as ninja's views are: the API authenticates by token, not by cookie
+def _unknown_url(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    detail = (
+        "No such URL. Orders are at /api/v1/orders/<order_id>, whose order_id has no spaces, "
+        "control characters or / ? # % \\."
+    )
+    return api.create_response(request, {"detail": detail}, status=404)
 
 
 def _check_body(request: HttpRequest) -> None:
@@ -115,6 +191,12 @@ class FieldProblem(Schema):
 class Error(Schema):
     detail: str
     errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class DeliveryConflict(Schema):
+    detail: str
+    delivered_at: datetime = Field(description="the delivery time on record, which is kept")
+    requested_delivered_at: datetime = Field(description="the different time this request sent")
 
 
 def _field_name(loc: list[Any]) -> str:
@@ -170,9 +252,9 @@ def _text(value: object) -> object:
 def _moment(value: object) -> datetime | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date and time string with an offset")
-    return ingest.parse_datetime(value, required=False)
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be an ISO 8601 date and time string with an offset, or null")
+    return ingest.parse_datetime(value)
 
 
 class StrictIn(Schema):
@@ -184,7 +266,13 @@ class StrictIn(Schema):
 class ItemIn(StrictIn):
     sku: str = Field(min_length=1, max_length=ingest.MAX_SKU, json_schema_extra=PRINTABLE)
     name: str = Field(min_length=1, max_length=ingest.MAX_ITEM_NAME, json_schema_extra=PRINTABLE)
-    quantity: int = Field(ge=1, le=ingest.MAX_QUANTITY)
+    # Strict: true, "5" and 5.0 are refused, not read as numbers. (JSON Schema counts 5.0
+    # as an integer, so the schema cannot say this; its description does.)
+    quantity: StrictInt = Field(
+        ge=1,
+        le=ingest.MAX_QUANTITY,
+        description='a JSON integer, written without a fraction: 2, not 2.0, "2" or true',
+    )
 
     _clean_text = field_validator("sku", "name", mode="before")(_text)
 
@@ -192,23 +280,37 @@ class ItemIn(StrictIn):
 class OrderIn(StrictIn):
     """One order, with the fields of the CSV import (DESIGN §6); upserted by order_id."""
 
-    order_id: str = Field(min_length=1, max_length=ingest.MAX_ORDER_ID, json_schema_extra=PRINTABLE)
+    order_id: str = Field(
+        min_length=1,
+        max_length=ingest.MAX_ORDER_ID,
+        description="part of the order's URLs: no spaces, control characters or / ? # % \\, "
+        "and not dots only",
+        json_schema_extra={"pattern": ORDER_ID_PATTERN},
+    )
     customer_email: str = Field(max_length=ingest.MAX_EMAIL, json_schema_extra={"format": "email"})
     customer_name: str = Field("", max_length=ingest.MAX_NAME, json_schema_extra=PRINTABLE)
-    placed_at: datetime = Field(description="ISO 8601 with an offset")
-    delivered_at: datetime | None = Field(None, description="ISO 8601 with an offset")
+    placed_at: Annotated[datetime, MOMENT] = Field(
+        description="RFC 3339 (ISO 8601 with an offset), years 2000 to 2100"
+    )
+    delivered_at: Annotated[datetime, MOMENT] | None = Field(
+        None,
+        description="RFC 3339; not before placed_at, nor more than 5 minutes in the future; "
+        "null: not delivered yet",
+    )
     items: list[ItemIn] = Field(min_length=1, max_length=ingest.MAX_ITEMS)
     locale: str = Field(
         "",
         max_length=10,
         description="a language of the site (es-ES means es); empty: the default",
-        json_schema_extra={"examples": [code for code, _name in settings.LANGUAGES]},
+        json_schema_extra={
+            "pattern": f"^(?:{ingest.locale_regex()})?$",
+            "examples": [code for code, _name in settings.LANGUAGES],
+        },
     )
     timezone: str = Field(
         "",
-        max_length=64,
-        description="an IANA time zone name; empty: UTC",
-        json_schema_extra={"examples": ["Europe/Madrid", "America/Mexico_City"]},
+        description="an IANA time zone name (Area/Location, or UTC); empty: UTC",
+        json_schema_extra={"enum": ["", *sorted(ingest.TIME_ZONES)]},
     )
     consent: Literal["yes", "no"] | None = Field(None, description="null: not stated")
     channel: str = Field("", max_length=ingest.MAX_CHANNEL, json_schema_extra=PRINTABLE)
@@ -251,8 +353,8 @@ class OrderIn(StrictIn):
 
     @field_validator("delivered_at")
     @classmethod
-    def _after_placed(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        ingest.check_dates(info.data.get("placed_at"), value)
+    def _delivery(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        ingest.check_delivery(info.data.get("placed_at"), value)
         return value
 
     def record(self) -> OrderRecord:
@@ -290,23 +392,45 @@ class UpsertOut(Schema):
 
 @api.post(
     "/orders",
-    response={200: UpsertOut, **ERRORS},
+    response={200: UpsertOut, 409: Error, **ERRORS},
     summary="Create or update orders",
     tags=["orders"],
 )
-def orders_post(request: HttpRequest, payload: Annotated[OrdersBody, Body()]) -> UpsertOut:
+def orders_post(
+    request: HttpRequest, payload: Annotated[OrdersBody, Body()]
+) -> Status[UpsertOut | Error]:
     """One order, or a list of up to 1,000. Upsert by `order_id`: the customer's fields
     create or update the customer (by email), and the items replace the order's items.
     A delivered order gets its one invitation scheduled (or suppressed, with a reason).
-    All or nothing: one invalid order rejects the whole request with 422."""
+    All or nothing: one invalid order rejects the whole request with 422, and one that
+    contradicts what is stored (placed after its recorded delivery) with 409."""
     orders = payload if isinstance(payload, list) else [payload]
-    summary = orders_upsert([order.record() for order in orders])
-    return UpsertOut(
-        received=summary.created + summary.updated + summary.unchanged,
-        created=summary.created,
-        updated=summary.updated,
-        unchanged=summary.unchanged,
+    try:
+        summary = orders_upsert([order.record() for order in orders])
+    except OrdersRefused as refused:
+        return Status(409, _refused(refused, orders, many=isinstance(payload, list)))
+    return Status(
+        200,
+        UpsertOut(
+            received=summary.created + summary.updated + summary.unchanged,
+            created=summary.created,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+        ),
     )
+
+
+def _refused(refused: OrdersRefused, orders: list[OrderIn], *, many: bool) -> Error:
+    """The orders that contradict the stored ones, each named as a 422 names a field."""
+    problems = []
+    for index, order in enumerate(orders):
+        if order.order_id in refused.problems:
+            field, reason = refused.problems[order.order_id]
+            problems.append(
+                FieldProblem(field=f"[{index}].{field}" if many else field, message=reason)
+            )
+    detail = "Some orders contradict what is stored; nothing was written."
+    return Error(detail=detail, errors=problems)
 
 
 # Delivery and status -----------------------------------------------------------------------
@@ -338,17 +462,21 @@ class OrderOut(Schema):
 
 
 class DeliveredIn(StrictIn):
-    delivered_at: datetime | None = Field(None, description="ISO 8601 with an offset; null: now")
+    delivered_at: Annotated[datetime, MOMENT] | None = Field(
+        None,
+        description="RFC 3339; not before the order was placed, nor more than 5 minutes in "
+        "the future; null: now",
+    )
 
     _clean_moments = field_validator("delivered_at", mode="before")(_moment)
 
 
 def _order(order_id: str) -> Order:
-    try:
-        external_id = ingest.parse_order_id(order_id)
-    except ingest.FieldError:
-        raise HttpError(404, "No order has this order_id.") from None
-    return get_object_or_404(Order.objects.select_related("customer"), external_id=external_id)
+    # OrderIdConverter routed only ids parse_order_id takes.
+    order = Order.objects.select_related("customer").filter(external_id=order_id).first()
+    if order is None:
+        raise HttpError(404, "No order has this order_id.")
+    return order
 
 
 def _order_out(order: Order) -> OrderOut:
@@ -373,34 +501,71 @@ def _order_out(order: Order) -> OrderOut:
     )
 
 
+# The order URLs' order_id: routed by OrderIdConverter, declared here for the schema.
+OrderId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=ingest.MAX_ORDER_ID,
+        pattern=ORDER_ID_PATTERN,
+        description="the order_id the order was sent with",
+        example="SHOP-1001",
+    ),
+]
+
+
 @api.post(
-    "/orders/{order_id}/delivered",
-    response={200: OrderOut, 404: Error, **ERRORS},
+    "/orders/{order_id:order_id}/delivered",
+    response={200: OrderOut, 404: Error, 409: DeliveryConflict, **ERRORS},
     summary="Mark an order delivered",
     tags=["orders"],
 )
 def order_delivered(
-    request: HttpRequest, order_id: str, payload: Annotated[DeliveredIn | None, Body()] = None
-) -> OrderOut:
-    """Record the delivery (the body may be empty: delivered now) and schedule the order's
-    one invitation. Idempotent: a repeat, or a concurrent call, changes nothing and still
-    gives one invitation; the first delivery time is kept."""
+    request: HttpRequest, order_id: OrderId, payload: Annotated[DeliveredIn | None, Body()] = None
+) -> Status[OrderOut | DeliveryConflict]:
+    """Record the delivery (the body may be empty, or delivered_at null: delivered now) and
+    schedule the order's one invitation. `delivered_at` may not be before the order was
+    placed, nor more than 5 minutes in the future (422).
+
+    Idempotent: a repeat, or a concurrent call, changes nothing and still gives one
+    invitation; the first delivery time is kept. A call that sends a different
+    `delivered_at` for an order already delivered gets 409 with both times."""
     order = _order(order_id)
-    delivered_at = (payload.delivered_at if payload else None) or timezone.now()
-    if delivered_at < order.placed_at:
+    requested = payload.delivered_at if payload else None
+    delivered_at = requested or timezone.now()
+    try:
+        ingest.check_delivery(order.placed_at, delivered_at)
+    except ingest.FieldError as error:
         raise ValidationError(
-            [{"loc": ["body", "payload", "delivered_at"], "msg": "is before placed_at"}]
-        )
+            [{"loc": ["body", "payload", "delivered_at"], "msg": str(error)}]
+        ) from None
+    if conflict := _delivery_conflict(order, requested):
+        return Status(409, conflict)
     services.order_mark_delivered(order=order, delivered_at=delivered_at)
-    return _order_out(order)
+    # A concurrent call with another time may have been first.
+    if conflict := _delivery_conflict(order, requested):
+        return Status(409, conflict)
+    return Status(200, _order_out(order))
+
+
+def _delivery_conflict(order: Order, requested: datetime | None) -> DeliveryConflict | None:
+    """A different time for a delivery already on record; no time sent never conflicts."""
+    if order.delivered_at is None or requested is None or requested == order.delivered_at:
+        return None
+    return DeliveryConflict(
+        detail=f"Order {order.external_id} was already delivered at a different time; "
+        "the first delivery time is kept.",
+        delivered_at=order.delivered_at,
+        requested_delivered_at=requested,
+    )
 
 
 @api.get(
-    "/orders/{order_id}",
+    "/orders/{order_id:order_id}",
     response={200: OrderOut, 404: Error, **ERRORS},
     summary="An order and its invitation",
     tags=["orders"],
 )
-def order_status(request: HttpRequest, order_id: str) -> OrderOut:
+def order_status(request: HttpRequest, order_id: OrderId) -> OrderOut:
     """The order, its items and its invitation's state; never the customer's answer."""
     return _order_out(_order(order_id))

@@ -8,15 +8,17 @@ raises RowInvalid naming every bad field. The records are defined here, where th
 built; feedback.services.orders writes them.
 """
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from feedback.models import Customer
 
@@ -38,8 +40,29 @@ CONSENT = {"yes": Customer.Consent.GIVEN, "no": Customer.Consent.NOT_GIVEN}
 # Dates outside these years are typing mistakes, and the far ends of the calendar would
 # overflow when converted to UTC.
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
-# available_timezones() reads the time zone files (about 10 ms a call): once, at import.
-TIME_ZONES = frozenset(available_timezones())
+# A moment as RFC 3339 writes it (ISO 8601 with seconds and an offset), in those years.
+# The REST API's schema declares this pattern, so the API and its clients agree on it.
+MOMENT_REGEX = (
+    r"(?:20\d\d|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+)
+# A delivery may be stamped a little ahead of our clock by a sender whose clock is ahead.
+CLOCK_SKEW = timedelta(minutes=5)
+# An order id stands as it is in the order URLs (/api/v1/orders/<order_id>/delivered), so it
+# may not contain what changes how a URL is read: the path, query and fragment delimiters
+# / ? #, the escape character %, and \ (which browsers read as /); nor what nobody can see:
+# control characters, whitespace (Unicode's White_Space) and the byte order mark a
+# spreadsheet may leave. Nor may it be dots only: "." and ".." are steps in a path. One
+# pattern for the CSV import, the REST API's schema and its URL converter.
+_NOT_IN_ORDER_ID = (
+    r"/?#%\\\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+ORDER_ID_REGEX = rf"[^{_NOT_IN_ORDER_ID}]*[^{_NOT_IN_ORDER_ID}.][^{_NOT_IN_ORDER_ID}]*"
+# Real IANA time zones: the "Area/Location" names, and UTC. available_timezones() also lists
+# names that are not a place's zone: "localtime" (whatever the server is set to), "Factory"
+# (a placeholder for "not set"), POSIX rules such as "EST5EDT", and legacy aliases such as
+# "Japan" or "GMT". It reads the time zone files (about 10 ms a call): once, at import.
+TIME_ZONES = frozenset(name for name in available_timezones() if "/" in name) | {"UTC"}
 
 
 @dataclass(frozen=True)
@@ -87,11 +110,16 @@ def check_text(value: str) -> str:
 
 
 def parse_order_id(value: str) -> str:
-    value = (value or "").strip()
+    """Up to 100 characters, none that an order URL cannot carry (ORDER_ID_REGEX)."""
     if not value:
         raise FieldError("is required")
     if len(value) > MAX_ORDER_ID:
         raise FieldError(f"is longer than {MAX_ORDER_ID} characters")
+    if not re.fullmatch(ORDER_ID_REGEX, value):
+        raise FieldError(
+            "may not contain spaces, control characters or any of / ? # % \\, "
+            "nor be dots only: it is part of the order's URLs"
+        )
     return check_text(value)
 
 
@@ -132,8 +160,8 @@ def parse_name(value: str, *, limit: int = MAX_NAME) -> str:
 
 
 def parse_datetime(value: str, *, required: bool = True) -> datetime | None:
-    """ISO 8601 with an offset (or Z): a moment, not a wall-clock time of unknown zone."""
-    value = (value or "").strip()
+    """A moment as RFC 3339 writes it (MOMENT_REGEX), e.g. 2025-03-01T14:30:00+01:00 or
+    2025-03-01T13:30:00Z: not a wall-clock time of unknown zone."""
     if not value:
         if required:
             raise FieldError("is required")
@@ -148,7 +176,10 @@ def parse_datetime(value: str, *, required: bool = True) -> datetime | None:
         raise FieldError(f"{value!r} has no UTC offset; add one, e.g. +01:00 or Z")
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         raise FieldError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return moment
+    if not re.fullmatch(MOMENT_REGEX, value):
+        raise FieldError(f"{value!r}: write it as 2025-03-01T14:30:00+01:00 (RFC 3339)")
+    # In UTC: PostgreSQL takes offsets up to 15:59, RFC 3339 writes them up to 23:59.
+    return moment.astimezone(UTC)
 
 
 def parse_items(value: str) -> tuple[ItemRecord, ...]:
@@ -194,22 +225,26 @@ def parse_quantity(value: object, *, where: str = "item") -> int:
     return quantity
 
 
+def locale_regex() -> str:
+    """A language of settings.LANGUAGES, in any case, with optional subtags (es-ES, es_MX)."""
+    languages = [code for code, _name in settings.LANGUAGES]
+    either_case = ["".join(f"[{c.lower()}{c.upper()}]" for c in code) for code in languages]
+    return rf"(?:{'|'.join(either_case)})(?:[-_][A-Za-z0-9]{{1,8}})*"
+
+
 def parse_locale(value: str) -> str:
     """A language of settings.LANGUAGES; a regional form (es-ES, es_MX) means its language.
     Empty means the site's default language."""
-    value = (value or "").strip().lower().replace("_", "-")
     if not value:
         return settings.LANGUAGE_CODE.split("-")[0]
-    known = [code for code, _name in settings.LANGUAGES]
-    for candidate in (value, value.split("-")[0]):
-        if candidate in known:
-            return candidate
-    raise FieldError(f"{value!r} is not a supported locale; use one of: {', '.join(known)}")
+    if not re.fullmatch(locale_regex(), value):
+        known = ", ".join(code for code, _name in settings.LANGUAGES)
+        raise FieldError(f"{value!r} is not a supported locale; use one of: {known}")
+    return re.split("[-_]", value)[0].lower()
 
 
 def parse_time_zone(value: str) -> str:
-    """An IANA time zone name such as Europe/Madrid; empty means UTC."""
-    value = (value or "").strip()
+    """An IANA time zone name such as Europe/Madrid (TIME_ZONES); empty means UTC."""
     if not value:
         return "UTC"
     if value not in TIME_ZONES:
@@ -219,7 +254,7 @@ def parse_time_zone(value: str) -> str:
 
 def parse_consent(value: str) -> str | None:
     """yes / no, or empty for "not stated" (an existing customer's consent is kept)."""
-    value = (value or "").strip().lower()
+    value = (value or "").lower()
     if not value:
         return None
     if value not in CONSENT:
@@ -227,18 +262,26 @@ def parse_consent(value: str) -> str | None:
     return CONSENT[value]
 
 
-def check_dates(placed_at: datetime | None, delivered_at: datetime | None) -> None:
-    if placed_at and delivered_at and delivered_at < placed_at:
+def check_delivery(placed_at: datetime | None, delivered_at: datetime | None) -> None:
+    """The rules of a delivery time (a FieldError for delivered_at): not before the order
+    was placed, and not in the future, give or take CLOCK_SKEW."""
+    if delivered_at is None:
+        return
+    if placed_at is not None and delivered_at < placed_at:
         raise FieldError("is before placed_at")
+    now = timezone.now()
+    if delivered_at > now + CLOCK_SKEW:
+        raise FieldError(f"is in the future (it is now {now:%Y-%m-%dT%H:%M:%SZ})")
 
 
 def record_from_row(row: Mapping[str, str], *, channel: str = "") -> OrderRecord:
-    """One CSV row (DESIGN §6 header) as an OrderRecord; RowInvalid names each bad field."""
+    """One CSV row (DESIGN §6 header) as an OrderRecord; RowInvalid names each bad field.
+    Spaces around a cell are not part of its value."""
     errors: list[tuple[str, str]] = []
 
     def field(name: str, parse: object, *args: object, **kwargs: object) -> object:
         try:
-            return parse(row.get(name) or "", *args, **kwargs)
+            return parse((row.get(name) or "").strip(), *args, **kwargs)
         except FieldError as error:
             errors.append((name, str(error)))
             return None
@@ -255,7 +298,7 @@ def record_from_row(row: Mapping[str, str], *, channel: str = "") -> OrderRecord
         "consent": field("consent", parse_consent),
     }
     try:
-        check_dates(values["placed_at"], values["delivered_at"])
+        check_delivery(values["placed_at"], values["delivered_at"])
     except FieldError as error:
         errors.append(("delivered_at", str(error)))
     if errors:

@@ -182,6 +182,97 @@ def test_delivered_before_placed_is_refused(api: Api) -> None:
     assert Order.objects.get(external_id="E-3").delivered_at is None
 
 
+def test_a_delivery_in_the_future_is_refused_naming_the_field(api: Api) -> None:
+    OrderFactory(external_id="E-4", placed_at=timezone.now() - timedelta(days=3))
+    tomorrow = (timezone.now() + timedelta(days=1)).isoformat()
+    response = api.post("/orders/E-4/delivered", {"delivered_at": tomorrow})
+    assert response.status_code == 422
+    assert problems(response)["delivered_at"].startswith("is in the future")
+    assert Order.objects.get(external_id="E-4").delivered_at is None
+    created = api.post("/orders", order("E-5", delivered_at=tomorrow))
+    assert created.status_code == 422
+    assert problems(created)["delivered_at"].startswith("is in the future")
+    assert not Order.objects.filter(external_id="E-5").exists()
+
+
+def test_a_delivery_a_little_ahead_of_our_clock_is_taken(api: Api) -> None:
+    OrderFactory(external_id="E-6", placed_at=timezone.now() - timedelta(days=3))
+    skewed = timezone.now() + timedelta(minutes=4)
+    response = api.post("/orders/E-6/delivered", {"delivered_at": skewed.isoformat()})
+    assert response.status_code == 200
+    assert Order.objects.get(external_id="E-6").delivered_at == skewed
+
+
+def test_a_second_delivery_at_another_time_is_409_with_both_times(api: Api) -> None:
+    OrderFactory(external_id="E-7", placed_at=datetime(2025, 3, 1, tzinfo=UTC))
+    first = {"delivered_at": "2025-03-03T12:00:00Z"}
+    assert api.post("/orders/E-7/delivered", first).status_code == 200
+    again = api.post("/orders/E-7/delivered", {"delivered_at": "2025-03-03T13:00:00+01:00"})
+    assert again.status_code == 200  # the same moment, written with another offset
+    other = api.post("/orders/E-7/delivered", {"delivered_at": "2025-03-04T09:30:00Z"})
+    assert other.status_code == 409
+    body = other.json()
+    assert body["delivered_at"] == "2025-03-03T12:00:00Z"
+    assert body["requested_delivered_at"] == "2025-03-04T09:30:00Z"
+    assert "already delivered" in body["detail"]
+    stored = Order.objects.get(external_id="E-7")
+    assert stored.delivered_at == datetime(2025, 3, 3, 12, tzinfo=UTC)
+    assert Invitation.objects.filter(order=stored).count() == 1
+
+
+@pytest.mark.parametrize(
+    "order_id", ["A/1", "A?1", "#1001", "A 1", " A-1", "A\t1", "A\u00a01", "50%", "A\\1", ".", ".."]
+)
+def test_an_order_id_the_order_urls_cannot_carry_is_refused(api: Api, order_id: str) -> None:
+    response = api.post("/orders", order(order_id))
+    assert response.status_code == 422
+    assert "order_id" in problems(response)
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [(True, "valid integer"), ("5", "valid integer"), (1032.0, "valid integer")],
+)
+def test_a_quantity_must_be_a_json_integer(api: Api, quantity: object, message: str) -> None:
+    items = [{"sku": "GR-1", "name": "Burr grinder", "quantity": quantity}]
+    response = api.post("/orders", order(items=items))
+    assert response.status_code == 422
+    assert message in problems(response)["items[0].quantity"]
+    assert not Order.objects.exists()
+
+
+def test_an_empty_delivered_at_is_refused_not_read_as_null(api: Api) -> None:
+    response = api.post("/orders", order(delivered_at=""))
+    assert response.status_code == 422
+    assert "or null" in problems(response)["delivered_at"]
+    OrderFactory(external_id="E-8")
+    marked = api.post("/orders/E-8/delivered", {"delivered_at": ""})
+    assert marked.status_code == 422
+    assert "delivered_at" in problems(marked)
+    assert Order.objects.get(external_id="E-8").delivered_at is None
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "EST5EDT", "Japan"])
+def test_only_real_iana_zones_are_taken(api: Api, zone: str) -> None:
+    response = api.post("/orders", order(timezone=zone))
+    assert response.status_code == 422
+    assert "is not an IANA time zone name" in problems(response)["timezone"]
+    assert not Order.objects.exists()
+
+
+def test_an_order_placed_after_its_recorded_delivery_is_refused(api: Api) -> None:
+    api.post("/orders", order(delivered_at="2025-03-03T12:00:00Z"))
+    moved = order(placed_at="2025-03-05T10:00:00+01:00")  # delivered_at not sent: kept
+    response = api.post("/orders", [order("OTHER-1"), moved])
+    assert response.status_code == 409
+    message = problems(response)["[1].delivered_at"]
+    assert message == "the delivery on record, 2025-03-03T12:00:00Z, is before placed_at"
+    stored = Order.objects.get(external_id="SHOP-1001")
+    assert stored.placed_at == datetime(2025, 3, 1, 9, tzinfo=UTC)
+    assert not Order.objects.filter(external_id="OTHER-1").exists()
+
+
 def test_status_shows_the_invitation_but_never_the_answer(api: Api) -> None:
     invitation = InvitationFactory(order__external_id="F-1")
     services.response_submit(invitation=invitation, rating=2, comment="Box arrived crushed")
@@ -196,9 +287,22 @@ def test_status_shows_the_invitation_but_never_the_answer(api: Api) -> None:
 
 
 def test_unknown_orders_are_404(api: Api) -> None:
-    assert api.get("/orders/NOPE").status_code == 404
+    assert api.get("/orders/NOPE").json() == {"detail": "No order has this order_id."}
     assert api.post("/orders/NOPE/delivered").status_code == 404
-    assert api.get("/orders/bad%00id").json() == {"detail": "No order has this order_id."}
+
+
+@pytest.mark.parametrize("path", ["/orders/bad%00id", "/orders/a%2Fb", "/orders/a%20b/delivered"])
+def test_an_order_url_with_an_impossible_order_id_is_a_json_404(api: Api, path: str) -> None:
+    response = api.get(path) if path.count("/") == 2 else api.post(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert "order_id has no spaces" in response.json()["detail"]
+
+
+def test_an_unknown_api_url_is_a_json_404(api: Api) -> None:
+    response = api.post("/nothing/here", {})
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("No such URL.")
 
 
 # Every status code ---------------------------------------------------------------------------
@@ -263,9 +367,14 @@ def test_a_body_that_is_not_json_is_415(api: Api, content_type: str) -> None:
     assert "application/json" in response.json()["detail"]
 
 
-def test_a_wrong_method_is_405(api: Api) -> None:
-    assert api.get("/orders").status_code == 405
-    assert api.client.delete("/api/v1/orders/X", headers=api.headers).status_code == 405
+def test_a_wrong_method_is_405_in_json_with_allow(api: Api) -> None:
+    response = api.get("/orders")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json() == {"detail": "GET is not allowed here; use POST."}
+    deleted = api.client.delete("/api/v1/orders/X", headers=api.headers)
+    assert deleted.status_code == 405
+    assert deleted.json() == {"detail": "DELETE is not allowed here; use GET."}
 
 
 def test_too_many_requests_is_429_with_retry_after(api: Api, settings: object) -> None:

@@ -2,6 +2,10 @@
 line, nothing half-written, and a second import changes nothing."""
 
 import io
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -9,10 +13,12 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 
 from feedback.models import Customer, Invitation, Order, OrderItem
-from feedback.services.order_import import orders_import_csv
+from feedback.services.order_import import ANALYZE_AFTER_ROWS, orders_import_csv
+from tests.conftest import ROOT, service_env
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("all_day_window")]
 
@@ -53,12 +59,26 @@ REPORT = [
     "line 11: items: item 1 'SKU-1|Burr grinder' is not sku|name|qty",
     "line 12: order_id: 'A-1' already appears on line 2; one row per order",
 ]
+REJECTED_6 = "6 rows rejected (reported above by line); the other rows were imported"
 
 
 def import_file(path: Path, *args: str) -> tuple[str, list[str]]:
+    """The summary and the report of an import; a rejected row is a CommandError (exit 1),
+    whose message ends the report."""
     out, err = StringIO(), StringIO()
-    call_command("import_orders", str(path), "--batch-size", "2", *args, stdout=out, stderr=err)
+    try:
+        call_command("import_orders", str(path), "--batch-size", "2", *args, stdout=out, stderr=err)
+    except CommandError as error:
+        if not re.match(r"\d+ rows? rejected", str(error)):
+            raise
+        return out.getvalue().strip(), [*err.getvalue().splitlines(), str(error)]
     return out.getvalue().strip(), err.getvalue().splitlines()
+
+
+def write(tmp_path: Path, *rows: str) -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join([HEADER, *rows]), encoding="utf-8")
+    return path
 
 
 @pytest.fixture
@@ -71,7 +91,7 @@ def mixed(tmp_path: Path) -> Path:
 def test_it_imports_the_good_rows_and_reports_each_bad_one_by_line(mixed: Path) -> None:
     summary, report = import_file(mixed)
     assert summary == "import_orders: created 3, updated 0, unchanged 0, rejected 6"
-    assert report == REPORT
+    assert report == [*REPORT, REJECTED_6]
     assert sorted(Order.objects.values_list("external_id", flat=True)) == ["A-1", "A-6", "A-7"]
     ana = Customer.objects.get(email="ana@example.com")
     assert (ana.name, ana.locale, ana.consent) == ("García, Ana", "es", "given")
@@ -96,7 +116,7 @@ def test_a_second_import_changes_nothing(mixed: Path) -> None:
     items = list(OrderItem.objects.order_by("pk").values_list("pk", flat=True))
     summary, report = import_file(mixed)
     assert summary == "import_orders: created 0, updated 0, unchanged 3, rejected 6"
-    assert report == REPORT
+    assert report == [*REPORT, REJECTED_6]
     assert (
         list(Order.objects.order_by("pk").values_list("pk", "updated_at", "customer_id")) == state
     )
@@ -189,15 +209,128 @@ def test_rows_before_an_unreadable_line_are_imported_and_counted(tmp_path: Path)
     assert sorted(Order.objects.values_list("external_id", flat=True)) == ["A-1", "A-7"]
 
 
-def test_it_refuses_a_line_too_long_to_hold_naming_it(tmp_path: Path) -> None:
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_it_exits_1_when_a_row_was_rejected_and_imports_the_good_ones(
+    mixed: Path, tmp_path: Path
+) -> None:
+    def run(path: Path) -> subprocess.CompletedProcess:
+        command = [sys.executable, "manage.py", "import_orders", str(path)]
+        return subprocess.run(command, cwd=ROOT, env=service_env(), capture_output=True, text=True)
+
+    result = run(mixed)
+    assert result.returncode == 1
+    assert result.stdout == "import_orders: created 3, updated 0, unchanged 0, rejected 6\n"
+    assert result.stderr.splitlines() == [*REPORT, f"CommandError: {REJECTED_6}"]
+    assert Order.objects.count() == 3
+    clean = run(write(tmp_path, ROWS[8].replace("A-7", "A-9")))
+    assert (clean.returncode, clean.stderr) == (0, "")
+    assert Order.objects.count() == 4
+
+
+def test_a_line_too_long_to_hold_is_its_rows_error_and_the_rest_goes_in(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_bytes(f"{HEADER}\n{ROWS[1]}\n".encode() + b"x" * (1024 * 1024 + 1))
-    with pytest.raises(CommandError) as caught:
+    too_long = b"A-2,b@example.com," + b"x" * (1024 * 1024 + 1) + b"\r\n"
+    path.write_bytes(f"{HEADER}\n{ROWS[1]}\n".encode() + too_long + ROWS[8].encode())
+    summary, report = import_file(path)
+    assert report == [
+        "line 3: row: the line is longer than 1,048,576 characters",
+        "1 row rejected (reported above by line); the other rows were imported",
+    ]
+    assert summary == "import_orders: created 2, updated 0, unchanged 0, rejected 1"
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["A-1", "A-7"]
+
+
+def test_a_cell_too_long_to_read_is_its_lines_error_and_the_rest_goes_in(tmp_path: Path) -> None:
+    long_name = "n" * 200_000  # over the csv module's field limit
+    bad = f"A-2,b@example.com,{long_name},2025-03-01T10:00:00Z,,S|Mug|1,en,UTC,"
+    path = write(tmp_path, ROWS[1], bad, ROWS[8])
+    summary, report = import_file(path)
+    assert report[0] == "line 3: row: not readable as CSV (field larger than field limit (131072))"
+    assert summary == "import_orders: created 2, updated 0, unchanged 0, rejected 1"
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["A-1", "A-7"]
+
+
+def test_a_semicolon_separated_file_is_told_to_use_commas(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER.replace(",", ";") + "\n" + ROWS[1].replace(",", ";"))
+    with pytest.raises(CommandError, match="the columns are separated by semicolons; use commas"):
         import_file(path)
-    assert str(caught.value).endswith(
-        "line 3: a line is longer than 1,048,576 characters "
-        "(rows before it: created 1, updated 0, unchanged 0, rejected 0)"
+    assert not Order.objects.exists()
+
+
+def test_a_row_with_too_many_fields_is_told_to_quote_commas(tmp_path: Path) -> None:
+    unquoted = "A-2,bo@example.com,García, Bo,2025-03-01T10:00:00Z,,S|Mug|1,en,UTC,"
+    _summary, report = import_file(write(tmp_path, unquoted, ROWS[8]))
+    assert report[0] == (
+        "line 2: row: has 10 fields, the header has 9; "
+        'quote fields that contain commas, e.g. "García, Ana"'
     )
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["A-7"]
+
+
+def test_localtime_and_factory_are_not_time_zones(tmp_path: Path) -> None:
+    rows = [
+        ROWS[8].replace("A-7", f"Z-{n}").replace(",,,", f",,{zone},")
+        for n, zone in enumerate(["localtime", "Factory", "UTC"])
+    ]
+    _summary, report = import_file(write(tmp_path, *rows))
+    assert report[:2] == [
+        "line 2: timezone: 'localtime' is not an IANA time zone name, e.g. Europe/Madrid",
+        "line 3: timezone: 'Factory' is not an IANA time zone name, e.g. Europe/Madrid",
+    ]
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["Z-2"]
+
+
+def test_a_delivery_before_the_order_is_that_lines_error(tmp_path: Path) -> None:
+    early = "B-1,bo@example.com,Bo,2025-03-05T10:00:00Z,2025-03-04T10:00:00Z,S|Mug|1,en,UTC,"
+    _summary, report = import_file(write(tmp_path, early, ROWS[8]))
+    assert report[0] == "line 2: delivered_at: is before placed_at"
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["A-7"]
+
+
+def test_a_row_placed_after_its_recorded_delivery_is_that_lines_error(tmp_path: Path) -> None:
+    import_file(write(tmp_path, ROWS[1]))  # A-1, delivered 2025-03-03T12:00:00Z
+    moved = ROWS[1].replace(
+        "2025-03-01T10:00:00+01:00,2025-03-03T12:00:00Z", "2025-03-05T10:00:00Z,"
+    )
+    _summary, report = import_file(write(tmp_path, moved, ROWS[8]))
+    assert report[0] == (
+        "line 2: delivered_at: the delivery on record, 2025-03-03T12:00:00Z, is before placed_at"
+    )
+    assert Order.objects.get(external_id="A-1").placed_at == datetime(2025, 3, 1, 9, tzinfo=UTC)
+    assert Order.objects.filter(external_id="A-7").exists()
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_large_import_refreshes_the_tables_statistics(tmp_path: Path) -> None:
+    def analyzed() -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname IN "
+                "('feedback_customer', 'feedback_order', 'feedback_orderitem', "
+                "'feedback_invitation')"
+            )
+            return dict(cursor.fetchall())
+
+    rows = [
+        f"L-{n},buyer{n}@example.com,Buyer,2025-03-01T10:00:00Z,,S|Mug|1,en,UTC,"
+        for n in range(ANALYZE_AFTER_ROWS)
+    ]
+    before = analyzed()
+    summary, _report = import_file(write(tmp_path, *rows), "--batch-size", "1000")
+    assert summary == (
+        "import_orders: created 1000, updated 0, unchanged 0, rejected 0; "
+        "table statistics refreshed"
+    )
+    after = analyzed()
+    assert all(after[table] == before.get(table, 0) + 1 for table in after), (before, after)
+    assert len(after) == 4
+    # A small import leaves that to autovacuum.
+    summary, _report = import_file(write(tmp_path, rows[0].replace("L-0", "S-1")))
+    assert summary == "import_orders: created 1, updated 0, unchanged 0, rejected 0"
+    assert analyzed() == after
 
 
 def test_it_names_a_missing_file(tmp_path: Path) -> None:
@@ -238,7 +371,7 @@ def test_staff_import_a_file_and_see_each_bad_line(alice: Client) -> None:
     [
         ((HEADER + "\r\n").encode("utf-16"), "line 1: the file is not UTF-8 text"),
         (bytes(range(256)) * 4, "line 1: header: expected the columns"),
-        (b"id;mail\nA-1;a@example.com\n", "header: expected the columns"),
+        (b"id;mail\nA-1;a@example.com\n", "separated by semicolons; use commas"),
     ],
 )
 def test_a_garbage_upload_gets_a_clear_message(alice: Client, content: bytes, message: str) -> None:
@@ -286,5 +419,6 @@ def test_values_the_database_cannot_store_are_bad_lines_not_a_crash(tmp_path: Pa
         "line 2: customer_name: contains control characters or invalid characters",
         "line 3: placed_at: must be between the years 2000 and 2100",
         "line 4: items: item 1: contains control characters or invalid characters",
+        "3 rows rejected (reported above by line); the other rows were imported",
     ]
     assert list(Order.objects.values_list("external_id", flat=True)) == ["B-1"]

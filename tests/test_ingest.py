@@ -69,13 +69,31 @@ def test_it_refuses_a_moment_without_a_date_and_offset(value: str, message: str)
 
 
 def test_it_accepts_an_offset_or_z() -> None:
-    moment = ingest.parse_datetime("2025-03-01T10:00:00-05:00")
-    assert moment.utcoffset() == timedelta(hours=-5)
-    assert ingest.parse_datetime("2025-03-01T10:00:00Z").tzinfo == UTC
+    assert ingest.parse_datetime("2025-03-01T10:00:00-05:00") == datetime(
+        2025, 3, 1, 15, tzinfo=UTC
+    )
+    assert ingest.parse_datetime("2025-03-01T10:00:00Z") == datetime(2025, 3, 1, 10, tzinfo=UTC)
+    # Offsets RFC 3339 allows but PostgreSQL does not store are read as the moment they mean.
+    assert ingest.parse_datetime("2025-03-01T10:00:00+23:30").tzinfo == UTC
 
 
 def test_an_empty_delivery_is_not_delivered_yet() -> None:
-    assert ingest.parse_datetime(" ", required=False) is None
+    assert ingest.parse_datetime("", required=False) is None
+    assert ingest.record_from_row({**GOOD_ROW, "delivered_at": "  "}).delivered_at is None
+
+
+@pytest.mark.parametrize(
+    "value", ["2025-03-01 10:00:00+01:00", "2025-03-01T10:00+01:00", "2025-03-01T10:00:00+0100"]
+)
+def test_a_moment_is_written_as_rfc_3339(value: str) -> None:
+    with pytest.raises(FieldError, match="write it as 2025-03-01T14:30:00"):
+        ingest.parse_datetime(value)
+
+
+def test_a_delivery_in_the_future_is_refused() -> None:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    with pytest.raises(RowInvalid, match="delivered_at: is in the future"):
+        ingest.record_from_row({**GOOD_ROW, "delivered_at": tomorrow})
 
 
 def test_it_refuses_a_delivery_before_the_order() -> None:
@@ -114,10 +132,24 @@ def test_locale_time_zone_and_consent_have_sensible_empties() -> None:
     assert ingest.parse_consent("NO") == "not_given"
 
 
-@pytest.mark.parametrize("value", ["../../etc/passwd", "Europe/Nowhere", "utc+1", "Europe/"])
+@pytest.mark.parametrize(
+    "value",
+    ["../../etc/passwd", "Europe/Nowhere", "utc+1", "Europe/", "localtime", "Factory", "EST5EDT"],
+)
 def test_it_takes_only_iana_time_zone_names(value: str) -> None:
     with pytest.raises(FieldError, match="is not an IANA time zone name"):
         ingest.parse_time_zone(value)
+
+
+@pytest.mark.parametrize("value", ["UTC", "Europe/Madrid", "America/Argentina/Buenos_Aires"])
+def test_it_takes_the_zones_of_places_and_utc(value: str) -> None:
+    assert ingest.parse_time_zone(value) == value
+
+
+@pytest.mark.parametrize("value", ["A/1", "A?1", "#1001", "A 1", "A\u3000" + "1", "50%", ".."])
+def test_an_order_id_must_fit_in_the_order_urls(value: str) -> None:
+    with pytest.raises(FieldError, match="part of the order's URLs"):
+        ingest.parse_order_id(value)
 
 
 def test_it_refuses_values_longer_than_their_column() -> None:

@@ -14,6 +14,7 @@ from feedback.ingest import ItemRecord, OrderRecord
 from feedback.models import Customer, Invitation, InvitationPolicy, Order, OrderItem
 from feedback.services import orders_upsert
 from feedback.services.invitations import invitations_schedule
+from feedback.services.orders import OrdersRefused
 from tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("all_day_window")]
@@ -116,6 +117,21 @@ def test_empty_consent_delivery_and_channel_keep_what_is_stored() -> None:
         "shop-es",
         "given",
     )
+
+
+def test_a_record_placed_after_the_recorded_delivery_is_refused_whole() -> None:
+    delivered = PLACED + timedelta(days=2)
+    orders_upsert([record(1, delivered_at=delivered)])
+    later = record(1, placed_at=delivered + timedelta(hours=1))  # no delivery time: kept
+    with pytest.raises(OrdersRefused) as refused:
+        orders_upsert([record(2), later])
+    assert refused.value.problems == {
+        "A-1": ("delivered_at", "the delivery on record, 2025-03-03T10:00:00Z, is before placed_at")
+    }
+    assert Order.objects.get().placed_at == PLACED
+    # With its delivery time, the record is whole again.
+    fixed = replace(later, delivered_at=later.placed_at + timedelta(hours=1))
+    assert orders_upsert([fixed]).updated == 1
 
 
 def test_a_newly_delivered_order_gets_its_invitation_once() -> None:

@@ -10,6 +10,10 @@ is line 1).
 An order id may appear once per file: a later row for an order already imported from
 this file is rejected and reported, naming the earlier line. (Letting the later row win
 would make a re-import flip the order back and forth, and no longer change nothing.)
+
+A line too long to hold, or a cell longer than the csv module takes, is that row's error;
+the rows after it are read on. After an import that changed many rows, the tables'
+statistics are refreshed, so that the next dashboard query gets a good plan.
 """
 
 import csv
@@ -18,15 +22,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, connection
 
 from feedback.ingest import CSV_HEADER, OrderRecord, RowInvalid, record_from_row
-from feedback.services.orders import UpsertSummary, orders_upsert
+from feedback.models import Customer, Invitation, Order, OrderItem
+from feedback.services.orders import OrdersRefused, UpsertSummary, orders_upsert
 
 DEFAULT_BATCH_SIZE = 1000
 # A longer line is refused rather than held in memory (a binary file may have no newline).
 MAX_LINE_CHARS = 1024 * 1024
 NOT_UTF8 = "the file is not UTF-8 text; save it as CSV UTF-8"
+# After this many created or updated orders PostgreSQL's statistics of the tables may be
+# far from the truth (autovacuum's analyze comes later, on its own schedule), and the
+# dashboard's next query plan with them.
+ANALYZE_AFTER_ROWS = 1000
 
 
 class ImportFailed(Exception):
@@ -38,18 +47,28 @@ class ImportFailed(Exception):
         self.report = ImportReport()
 
 
+class LineTooLong(Exception):
+    """A line longer than MAX_LINE_CHARS: skipped, and reported as its row's error."""
+
+
 @dataclass
 class ImportReport:
     summary: UpsertSummary = field(default_factory=UpsertSummary)
     rejected: int = 0
+    analyzed: bool = False
 
     @property
     def rows(self) -> int:
         summary = self.summary
         return summary.created + summary.updated + summary.unchanged + self.rejected
 
+    @property
+    def changed(self) -> int:
+        return self.summary.created + self.summary.updated
+
     def __str__(self) -> str:
-        return f"{self.summary}, rejected {self.rejected}"
+        analyzed = "; table statistics refreshed" if self.analyzed else ""
+        return f"{self.summary}, rejected {self.rejected}{analyzed}"
 
 
 def orders_import_csv(
@@ -68,8 +87,9 @@ def orders_import_csv(
     # Bytes that are not UTF-8 are kept as they are (surrogateescape) and refused line by
     # line, so that the error names its line and the lines before it go in.
     text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(_lines(text))
-    rows = _rows(reader, _columns(reader))
+    lines = Lines(text)
+    reader = csv.reader(lines)
+    rows = _rows(reader, lines, _columns(reader))
     try:
         for batch in _batches(rows, report, on_error, batch_size):
             _flush(batch, report, on_error)
@@ -77,8 +97,21 @@ def orders_import_csv(
                 on_batch()
     except ImportFailed as failure:
         failure.report = report
+        report.analyzed = _analyze_after(report)
         raise
+    report.analyzed = _analyze_after(report)
     return report
+
+
+def _analyze_after(report: ImportReport) -> bool:
+    """ANALYZE the tables an import writes, after a large one, on PostgreSQL. Raw SQL
+    because the ORM cannot say it; it refreshes statistics and writes no data."""
+    if report.changed < ANALYZE_AFTER_ROWS or connection.vendor != "postgresql":
+        return False
+    tables = [model._meta.db_table for model in (Customer, Order, OrderItem, Invitation)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, tables)))
+    return True
 
 
 def _batches(
@@ -114,35 +147,42 @@ def _batches(
 def _columns(reader: Iterator[list[str]]) -> list[str]:
     try:
         header = next(reader, None)
-    except (csv.Error, ImportFailed) as error:
+    except (csv.Error, ImportFailed, LineTooLong) as error:
         raise ImportFailed(f"line 1: {_unreadable(error)}") from None
     columns = [name.strip().lower() for name in header or []]
     missing = [name for name in CSV_HEADER if name not in columns]
     if missing or len(set(columns)) != len(columns):
+        # A spreadsheet set to a language that writes decimal commas saves "CSV" with
+        # semicolons between the columns.
+        semicolons = len(columns) == 1 and ";" in columns[0]
         raise ImportFailed(
-            f"line 1: header: expected the columns {','.join(CSV_HEADER)}"
+            "line 1: header: "
+            + ("the columns are separated by semicolons; use commas. " if semicolons else "")
+            + f"expected the columns {','.join(CSV_HEADER)}"
             + (f"; missing {', '.join(missing)}" if missing else "; a column is repeated")
         )
     return columns
 
 
 def _rows(
-    reader: Iterator[list[str]], columns: list[str]
+    reader: Iterator[list[str]], lines: "Lines", columns: list[str]
 ) -> Iterator[tuple[int, OrderRecord | RowInvalid]]:
     """(first line, record or its errors) per non-empty row."""
     while True:
-        start = reader.line_num + 1
+        start = lines.number + 1
         try:
             cells = next(reader, None)
-        except (csv.Error, ImportFailed) as error:
-            raise ImportFailed(f"line {start}: {_unreadable(error)}") from None
+        except (csv.Error, LineTooLong) as error:
+            yield start, RowInvalid([("row", _unreadable(error))])
+            continue
+        except ImportFailed as error:
+            raise ImportFailed(f"line {start}: {error}") from None
         if cells is None:
             return
         if not any(cell.strip() for cell in cells):
             continue  # an empty line
         if len(cells) != len(columns):
-            reason = f"has {len(cells)} fields, the header has {len(columns)}"
-            yield start, RowInvalid([("row", reason)])
+            yield start, RowInvalid([("row", _field_count(len(cells), len(columns)))])
             continue
         try:
             yield start, record_from_row(dict(zip(columns, cells, strict=True)))
@@ -150,8 +190,15 @@ def _rows(
             yield start, invalid
 
 
+def _field_count(found: int, expected: int) -> str:
+    reason = f"has {found} fields, the header has {expected}"
+    if found > expected:
+        reason += '; quote fields that contain commas, e.g. "García, Ana"'
+    return reason
+
+
 def _unreadable(error: Exception) -> str:
-    if isinstance(error, ImportFailed):
+    if isinstance(error, ImportFailed | LineTooLong):
         return str(error)
     return f"not readable as CSV ({error})"
 
@@ -165,7 +212,8 @@ def _reject(report: ImportReport, on_error: Callable[[str], None], line: int, er
 def _flush(
     batch: list[tuple[int, OrderRecord]], report: ImportReport, on_error: Callable[[str], None]
 ) -> None:
-    """One transaction for the batch; should the database refuse a row's data, each row
+    """One transaction for the batch. Rows that contradict the stored orders are reported
+    and the batch goes in without them; should the database refuse a row's data, each row
     alone, so that the row it refuses does not keep the others out. (Any other database
     error, such as a lost connection, ends the import.)"""
     if not batch:
@@ -173,24 +221,52 @@ def _flush(
     try:
         report.summary.merge(orders_upsert([record for _line, record in batch]))
         return
+    except OrdersRefused as refused:
+        # The records that contradict the stored orders are reported; the others go in.
+        for line, record in batch:
+            if record.order_id in refused.problems:
+                _reject(report, on_error, line, [refused.problems[record.order_id]])
+        rest = [(line, r) for line, r in batch if r.order_id not in refused.problems]
+        _flush(rest, report, on_error)
+        return
     except (DataError, IntegrityError):
         pass
     for line, record in batch:
         try:
             report.summary.merge(orders_upsert([record]))
+        except OrdersRefused as refused:
+            _reject(report, on_error, line, [refused.problems[record.order_id]])
         except (DataError, IntegrityError) as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else "error"
             _reject(report, on_error, line, [("row", f"the database refused it ({first})")])
 
 
-def _lines(text: IO[str]) -> Iterator[str]:
+class Lines:
     """The file's lines, each with its line end, as csv expects of a file opened with
-    newline=""; a line that is too long or not UTF-8 ends the import."""
-    while line := text.readline(MAX_LINE_CHARS + 1):
+    newline="", counted. A line that is too long is skipped and raises LineTooLong, and
+    the next call goes on with the next line; a line that is not UTF-8 ends the import."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.number = 0  # of the last line handed out
+
+    def __iter__(self) -> "Lines":
+        return self
+
+    def __next__(self) -> str:
+        line = self.text.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
         if len(line) > MAX_LINE_CHARS:
-            raise ImportFailed(f"a line is longer than {MAX_LINE_CHARS:,} characters")
+            self._skip_rest(line)
+            raise LineTooLong(f"the line is longer than {MAX_LINE_CHARS:,} characters")
         try:
             line.encode("utf-8")
         except UnicodeEncodeError:
             raise ImportFailed(NOT_UTF8) from None
-        yield line
+        return line
+
+    def _skip_rest(self, line: str) -> None:
+        while line and not line.endswith(("\n", "\r")):
+            line = self.text.readline(MAX_LINE_CHARS)

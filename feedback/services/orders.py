@@ -10,7 +10,7 @@ Rules a sender can rely on:
   re-sending a file changes nothing even when a customer's details changed over time;
 - consent None leaves a known customer's consent as it is (new customers: unknown);
 - delivered_at None never "un-delivers" an order, and an empty channel keeps the stored
-  one;
+  one; a record placed after its order's recorded delivery is refused (OrdersRefused);
 - items are replaced only when they differ from the stored ones;
 - every delivered order of the batch without an invitation gets one, scheduled or
   suppressed with its reason, through feedback.services.invitations.invitations_schedule.
@@ -30,6 +30,15 @@ from feedback.models import Customer, Order, OrderItem
 from feedback.services.invitations import invitations_schedule
 
 DEADLOCK_RETRIES = 3
+
+
+class OrdersRefused(ValueError):
+    """Records that contradict what is stored, by order id: {order_id: (field, reason)}.
+    Nothing of the batch was written."""
+
+    def __init__(self, problems: dict[str, tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{i}: {f}: {r}" for i, (f, r) in problems.items()))
+        self.problems = problems
 
 
 @dataclass
@@ -78,6 +87,8 @@ def _upsert(records: Sequence[OrderRecord]) -> UpsertSummary:
     now = timezone.now()
     customers, customers_changed = _customers_upsert(records, now)
     orders, created = _orders_upsert(records, customers, now)
+    if refused := _delivered_before_placed(records, orders, created):
+        raise OrdersRefused(refused)
     items_changed = _items_replace(records, orders, created)
     changed = {record.order_id for record in records if record.order_id in customers_changed}
     changed |= _orders_update(records, orders, customers, created, now) | items_changed
@@ -224,6 +235,23 @@ def _orders_upsert(
     # row carries the creation time this batch's instance was given.
     created = {o.external_id for o in missing if orders[o.external_id].created_at == o.created_at}
     return orders, created
+
+
+def _delivered_before_placed(
+    records: list[OrderRecord], orders: dict[str, Order], created: set[str]
+) -> dict[str, tuple[str, str]]:
+    """Records without a delivery time whose placed_at is after the stored delivery: the
+    order would end up delivered before it was placed."""
+    refused = {}
+    for record in records:
+        delivered_at = orders[record.order_id].delivered_at
+        if record.order_id in created or record.delivered_at or delivered_at is None:
+            continue
+        if delivered_at < record.placed_at:
+            recorded = f"{delivered_at:%Y-%m-%dT%H:%M:%SZ}"
+            reason = f"the delivery on record, {recorded}, is before placed_at"
+            refused[record.order_id] = ("delivered_at", reason)
+    return refused
 
 
 def _orders_update(

@@ -16,8 +16,9 @@ class Command(BaseCommand):
         "Import orders from a CSV file with the header "
         f"{','.join(CSV_HEADER)}. Bad rows are reported as `line N: field: reason` and "
         "skipped; good rows are imported in batches (one transaction each). Re-importing "
-        "the same file changes nothing. Exits 0 when the file was processed, even with "
-        "rejected rows (see the summary); 1 when it could not be read."
+        "the same file changes nothing. Exits 0 when every row was imported; 1 when a row "
+        "was rejected (the good rows are imported all the same) or the file could not be "
+        "read."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -70,6 +71,12 @@ class Command(BaseCommand):
             if errors_file:
                 errors_file.close()
         self.stdout.write(f"import_orders: {report}")
+        if report.rejected:
+            # A script or a scheduler sees the failure in the exit status.
+            raise CommandError(
+                f"{report.rejected} row{'s' if report.rejected > 1 else ''} rejected (reported "
+                "above by line); the other rows were imported"
+            )
 
     def _open_errors(self, errors: Path | None) -> IO[str] | None:
         if errors is None:
