@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from feedback.models import FollowUp, FollowUpNote, Order, Response
-from feedback.services.followups import followup_add_note
+from feedback.services.contacts import followup_add_note
 from tests.staff import answered, member
 
 pytestmark = pytest.mark.django_db
