@@ -20,13 +20,16 @@ story's first order and writes nothing.
 import heapq
 import itertools
 import random
+import smtplib
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -43,19 +46,21 @@ from feedback.models import (
     PolicyVersion,
     Response,
 )
-from feedback.rules import PolicyRules, customer_zone, decide, in_window
+from feedback.rules import PolicyRules, customer_zone, in_window
 from feedback.services import (
+    BatchResult,
     customer_stop_invitations,
     invitation_decline,
     invitation_schedule,
+    invitation_send_batch,
     invitation_snooze,
-    invitations_expire,
+    invitations_sweep,
+    live_rules,
     policy_save,
     response_submit,
 )
 from feedback.services.contacts import followup_add_note, followup_assign, followup_resolve
-from feedback.services.invitations import _facts, invitations_wake_snoozed, live_rules
-from feedback.states import State, transition
+from feedback.states import State
 
 Kind = EmailLog.Kind
 Outcome = EmailLog.Outcome
@@ -209,16 +214,9 @@ FOLLOW_UP_NOTES = [
     "Sent a new lid; the customer confirmed it fits.",
 ]
 
-# A few sends go wrong, as they do: the mail server refuses one, or a worker dies mid-send.
-SEND_PROBLEMS = (
-    (0.004, State.SEND_FAILED, "550 5.1.1 mailbox unavailable"),
-    (0.002, State.SEND_UNKNOWN, "connection lost after DATA"),
-)
-OUTCOMES = {
-    State.SENT: Outcome.SENT,
-    State.SEND_FAILED: Outcome.FAILED,
-    State.SEND_UNKNOWN: Outcome.UNKNOWN,
-}
+# A few sends go wrong, as they do: the mail server refuses one, or the line drops mid-send.
+REFUSED_CHANCE = 0.004
+LOST_CHANCE = 0.002
 COUNTED = {
     "customers": Customer,
     "orders": Order,
@@ -519,31 +517,24 @@ class Story:
             self.at(invitation.due_at, self.sweep)
 
     def sweep(self, moment: datetime) -> None:
-        """What beat's sweep does, run when something falls due: housekeeping (so an
-        invitation expires at the first sweep after its validity), then the sends."""
-        invitations_expire(now=moment)
-        invitations_wake_snoozed(now=moment)
-        rules = live_rules()  # once per sweep, as the sender reads it once per batch
-        due = Invitation.objects.filter(state=State.SCHEDULED, due_at__lte=moment)
-        for invitation in list(due.select_related("order", "customer").order_by("due_at", "pk")):
-            self.send(moment, invitation, rules)
+        """Beat's sweep, run when something falls due, with the story's mail server."""
+        invitations_sweep(send=lambda ids: self.send(moment, ids), now=moment)
+        # Handed over now, not today by the wall clock.
+        EmailLog.objects.filter(created_at__gt=moment).update(created_at=moment)
 
-    def send(self, moment: datetime, invitation: Invitation, rules: PolicyRules) -> None:
-        """The mail server's answer, as it comes: now and then a refusal or a lost line."""
-        roll = self.rng.random()
-        to, error = State.SENT, ""
-        for chance, state, problem in SEND_PROBLEMS:
-            if roll < chance:
-                to, error = state, problem
-                break
-            roll -= chance
-        later = bool(invitation.snooze_count)
-        if not invitation_send_without_mail(invitation, rules, now=moment, to=to, error=error):
-            return
-        if later:
-            self.reads_later_email(moment, invitation)
-        else:
-            self.reads_email(moment, invitation)
+    def send(self, moment: datetime, ids: list[int]) -> BatchResult:
+        """The sender's batch, as production sends it, at the story's moment; then the
+        customers whose email went out read it."""
+        result = invitation_send_batch(
+            invitation_ids=ids, now=moment, connection=DemoMailServer(self.rng)
+        )
+        sent = Invitation.objects.filter(pk__in=ids, state=State.SENT, sent_at=moment)
+        for invitation in sent.select_related("customer").order_by("pk"):
+            if invitation.snooze_count:
+                self.reads_later_email(moment, invitation)
+            else:
+                self.reads_email(moment, invitation)
+        return result
 
     # The customers
 
@@ -626,56 +617,26 @@ def _nps(rng: random.Random, rating: int) -> int:
     return rng.randint(low, high)
 
 
-# Sending, without a mail server
+# The story's mail server
 
 
-def invitation_send_without_mail(
-    invitation: Invitation,
-    rules: PolicyRules,
-    *,
-    now: datetime,
-    to: str = State.SENT,
-    error: str = "",
-) -> bool:
-    """One send as the sweep's sender makes it, with the mail server's answer given (`to`:
-    sent, send_failed or send_unknown) instead of asked: the rules once more at send time,
-    scheduled -> sending with its EmailLog row, then the answer. Returns whether it is sent.
+class DemoMailServer(BaseEmailBackend):
+    """Takes every message and keeps none, except that now and then it refuses one for
+    good or loses the line after the data, as real mail servers do."""
 
-    The invitation comes with its order and customer read now, at its due moment (inside
-    the send window, so nothing is deferred). The daily cap is not replayed: the demo's
-    policy has none.
-    """
-    kind = Kind.LATER if invitation.snooze_count else Kind.INVITATION
-    facts = _facts(
-        invitation.order, invitation.customer, is_later=kind == Kind.LATER, due_at=invitation.due_at
-    )
-    decision = decide(rules, facts, now)
-    if not decision.send:
-        # A rule forbids it now: most often the cooldown, as another order's went out.
-        transition(invitation, to=State.SUPPRESSED, reason=decision.reason, now=now)
-        return False
-    transition(
-        invitation,
-        to=State.SENDING,
-        now=now,
-        sending_started_at=now,
-        send_attempts=invitation.send_attempts + 1,
-        expires_at=now + timedelta(days=rules.invitation_valid_days),
-    )
-    log = EmailLog.objects.create(
-        invitation=invitation,
-        kind=kind,
-        message_id=f"<demo-{kind}-{invitation.order.external_id.lower()}@localhost>",
-        to_email=invitation.customer.email,
-    )
-    if kind == Kind.INVITATION and to != State.SEND_FAILED:
-        # The cooldown starts with a message that may have gone out; a refused one does not.
-        Customer.objects.filter(pk=invitation.customer_id).update(last_invited_at=now)
-    # created_at too: the message was handed over then, not today.
-    EmailLog.objects.filter(pk=log.pk).update(outcome=OUTCOMES[to], error=error, created_at=now)
-    sent_at = {"sent_at": now} if to == State.SENT else {}
-    transition(invitation, to=to, source=[State.SENDING], now=now, last_error=error, **sent_at)
-    return to == State.SENT
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__()
+        self.rng = rng
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        for message in email_messages:
+            roll = self.rng.random()
+            if roll < REFUSED_CHANCE:
+                reply = (550, b"5.1.1 mailbox unavailable")
+                raise smtplib.SMTPRecipientsRefused(dict.fromkeys(message.to, reply))
+            if roll < REFUSED_CHANCE + LOST_CHANCE:
+                raise smtplib.SMTPServerDisconnected("connection lost after DATA")
+        return len(email_messages)
 
 
 def _backdate(order_ids: list[int]) -> None:
@@ -736,5 +697,7 @@ def _visitor_invitation(now: datetime) -> Invitation:
     OrderItem.objects.create(order=order, sku=product.sku, name=product.name, quantity=1)
     invitation = invitation_schedule(order=order, now=now)
     if invitation.state == State.SCHEDULED and invitation.due_at <= now:
-        invitation_send_without_mail(invitation, rules, now=now)
+        accepting = get_connection("django.core.mail.backends.locmem.EmailBackend")
+        invitation_send_batch(invitation_ids=[invitation.pk], now=now, connection=accepting)
+        invitation.refresh_from_db()
     return invitation

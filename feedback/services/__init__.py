@@ -18,6 +18,7 @@ from feedback.services.invitations import (
     invitations_schedule,
     invitations_sweep,
     invitations_wake_snoozed,
+    live_rules,
     order_mark_delivered,
     send_here,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "invitations_schedule",
     "invitations_sweep",
     "invitations_wake_snoozed",
+    "live_rules",
     "order_mark_delivered",
     "orders_upsert",
     "policy_save",

@@ -290,7 +290,7 @@ def invitation_send_batch(
             attempt = _begin(invitation_id, rules, now or timezone.now(), result)
             if attempt is not None:
                 outcome, error = _deliver(connection, attempt, items)
-                result.add(_finish(attempt, outcome, error))
+                result.add(_finish(attempt, outcome, error, now or timezone.now()))
     finally:
         connection.close()
     return result
@@ -471,19 +471,18 @@ def _mark_sending(
 
 
 @transaction.atomic
-def _finish(attempt: Attempt, outcome: str, error: Exception | None) -> str:
+def _finish(attempt: Attempt, outcome: str, error: Exception | None, now: datetime) -> str:
     """Record what the mail server said about one message."""
     if outcome == "sent":
-        return _sent(attempt)
+        return _sent(attempt, now)
     if outcome == "temporary":
-        return _refused_for_now(attempt, error)
+        return _refused_for_now(attempt, error, now)
     if outcome == "permanent":
-        return _refused_for_good(attempt, error)
-    return _unknown(attempt, error)
+        return _refused_for_good(attempt, error, now)
+    return _unknown(attempt, error, now)
 
 
-def _sent(attempt: Attempt) -> str:
-    now = timezone.now()
+def _sent(attempt: Attempt, now: datetime) -> str:
     invitation = attempt.invitation
     # The server took it. If a sweep meanwhile judged it stale, the truth is "sent"; if
     # the customer answered or declined meanwhile, the state stays and the time is kept.
@@ -494,13 +493,13 @@ def _sent(attempt: Attempt) -> str:
     return "sent"
 
 
-def _refused_for_now(attempt: Attempt, exc: Exception) -> str:
+def _refused_for_now(attempt: Attempt, exc: Exception, now: datetime) -> str:
     """Not delivered, for now: undo the attempt and retry with backoff, up to
     INVITATION_MAX_SEND_ATTEMPTS, then give up as send_failed."""
     invitation = attempt.invitation
     error = _failed(attempt, exc)
     if invitation.send_attempts >= settings.INVITATION_MAX_SEND_ATTEMPTS:
-        states.transition(invitation, to=State.SEND_FAILED, last_error=error)
+        states.transition(invitation, to=State.SEND_FAILED, last_error=error, now=now)
         return "failed"
     backoff = settings.INVITATION_RETRY_BACKOFF_SECONDS * 4 ** (invitation.send_attempts - 1)
     states.transition(
@@ -508,16 +507,17 @@ def _refused_for_now(attempt: Attempt, exc: Exception) -> str:
         to=State.SCHEDULED,
         source=[State.SENDING],
         last_error=error,
-        due_at=timezone.now() + timedelta(seconds=backoff),
+        due_at=now + timedelta(seconds=backoff),
         claimed_until=None,
+        now=now,
     )
     return "retrying"
 
 
-def _refused_for_good(attempt: Attempt, exc: Exception) -> str:
+def _refused_for_good(attempt: Attempt, exc: Exception, now: datetime) -> str:
     """Refused for good (a 5xx): not delivered, and never retried; the reply is kept."""
     error = _failed(attempt, exc)
-    states.transition(attempt.invitation, to=State.SEND_FAILED, last_error=error)
+    states.transition(attempt.invitation, to=State.SEND_FAILED, last_error=error, now=now)
     return "failed"
 
 
@@ -540,10 +540,10 @@ def _release(attempt: Attempt) -> None:
         DailySendCount.objects.filter(day=attempt.counted_day).update(sent=F("sent") - 1)
 
 
-def _unknown(attempt: Attempt, exc: Exception) -> str:
+def _unknown(attempt: Attempt, exc: Exception, now: datetime) -> str:
     # The server may have the message: never send it again automatically.
     logger.warning("ambiguous send failure for invitation %s: %r", attempt.invitation.pk, exc)
     error = repr(exc)[:2000]
     EmailLog.objects.filter(pk=attempt.log.pk).update(error=error)
-    states.transition(attempt.invitation, to=State.SEND_UNKNOWN, last_error=error)
+    states.transition(attempt.invitation, to=State.SEND_UNKNOWN, last_error=error, now=now)
     return "unknown"
