@@ -43,7 +43,7 @@ def _request(query: str) -> object:
 
     request = RequestFactory().get("/staff/", dict(pair.split("=") for pair in query.split("&")))
     # A superuser has every permission without a query: the timing is the dashboard's own.
-    request.user = User(username="bench", is_superuser=True, is_active=True)
+    request.user = User(username="bench", is_superuser=True, is_staff=True, is_active=True)
     assert not isinstance(request.user, AnonymousUser)
     return request
 
