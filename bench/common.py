@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from gunicorn import config as gunicorn_config
@@ -161,7 +161,8 @@ def bench_env_for(database: str) -> Mapping[str, str]:
     url = urlsplit(base["DATABASE_URL"])
     if not url.scheme.startswith("postgres"):
         raise RuntimeError(f"needs PostgreSQL, have {base['DATABASE_URL']}")
-    env = {**base, "DATABASE_URL": url._replace(path=f"/{database}").geturl()}
+    other = urlunsplit((url.scheme, url.netloc, f"/{database}", url.query, url.fragment))
+    env = {**base, "DATABASE_URL": other}
     if not _ensure_postgres_database(env["DATABASE_URL"]):
         raise RuntimeError(f"cannot create database {database}")
     run_python(["manage.py", "migrate", "--noinput", "--verbosity", "0"], env)

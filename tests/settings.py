@@ -1,7 +1,7 @@
 """Test settings: the project's settings on PostgreSQL + Redis when reachable, else SQLite."""
 
 import os
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.services import detect
 
@@ -34,4 +34,6 @@ if SERVICES.redis_url:
     # The cache gets a Redis database of its own, so clearing it never touches the broker.
     _broker = urlsplit(SERVICES.redis_url)
     _db = int(_broker.path.strip("/") or 0)
-    CACHES["default"]["LOCATION"] = _broker._replace(path=f"/{_db ^ 1}").geturl()  # noqa: F405
+    CACHES["default"]["LOCATION"] = urlunsplit(  # noqa: F405
+        (_broker.scheme, _broker.netloc, f"/{_db ^ 1}", _broker.query, _broker.fragment)
+    )
