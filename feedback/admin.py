@@ -1,10 +1,13 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 
 from feedback import services
@@ -269,6 +272,9 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         return False
 
 
+NEW_TOKEN_SESSION_KEY = "feedback:new-api-token"  # noqa: S105 - a session key name
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
@@ -289,18 +295,38 @@ class ApiTokenAdmin(admin.ModelAdmin):
             obj.save(update_fields=["name"])
             return
         token, secret = api_tokens.api_token_create(name=obj.name, created_by=request.user)
-        obj.pk, obj.prefix, obj._secret = token.pk, token.prefix, secret
+        obj.pk, obj.prefix = token.pk, token.prefix
+        # Kept in the server-side session until the page after the redirect shows it once.
+        request.session[NEW_TOKEN_SESSION_KEY] = {"pk": token.pk, "secret": secret}
 
     def response_add(
         self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
     ) -> HttpResponse:
-        # The secret is rendered once, here, and stored nowhere (not even in a message).
+        # Post/redirect/get: reloading the page after must not create a second token.
+        return redirect("admin:feedback_apitoken_created", obj.pk)
+
+    def get_urls(self) -> list:
+        created = self.admin_site.admin_view(self.created_view)
+        return [
+            path("<int:pk>/created/", created, name="feedback_apitoken_created"),
+            *super().get_urls(),
+        ]
+
+    def created_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The new token's secret, shown once: a reload finds it gone."""
+        token = get_object_or_404(ApiToken, pk=pk)
+        if not self.has_view_or_change_permission(request, token):
+            raise PermissionDenied
+        kept = request.session.get(NEW_TOKEN_SESSION_KEY) or {}
+        secret = None
+        if kept.get("pk") == token.pk:
+            secret = request.session.pop(NEW_TOKEN_SESSION_KEY)["secret"]
         context = {
             **self.admin_site.each_context(request),
             "title": "API token created",
             "opts": self.model._meta,
-            "token": obj,
-            "secret": obj._secret,
+            "token": token,
+            "secret": secret,
         }
         response = TemplateResponse(request, "admin/feedback/apitoken/created.html", context)
         response["Cache-Control"] = "no-store"

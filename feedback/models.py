@@ -198,6 +198,7 @@ class SuppressionReason(models.TextChoices):
     NO_EMAIL = "no_email", _("no email address")
     POLICY_OFF = "policy_off", _("policy off")
     EXPIRED = "expired", _("expired before sending")
+    SUPPRESSED = "suppressed", _("address on the suppression list")
 
 
 class Invitation(models.Model):
@@ -380,6 +381,24 @@ class EmailLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} email for invitation {self.invitation_id} ({self.outcome})"
+
+
+class Suppression(models.Model):
+    """An address never to invite, kept as a keyed hash (feedback.tokens.address_hash): it
+    outlives the customer's row and its erasure, and reveals no address by itself."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("stopped all invitations")
+        ERASED = "erased", _("personal data erased")
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    # Where it came from: "erasure" (admin or command), and more to come (bounces, ...).
+    source = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"suppressed address ({self.reason}, {self.source})"
 
 
 class DailySendCount(models.Model):

@@ -47,6 +47,8 @@ class Facts:
     is_later: bool = False
     # When the invitation is due (defaults to delivery + delay moved into the window).
     due_at: datetime | None = None
+    # The address is on the suppression list (e.g. it stopped all, then was erased).
+    suppressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def decide(rules: PolicyRules, facts: Facts, now: datetime) -> Decision:
         ("policy_off", not rules.enabled),
         ("no_email", not facts.has_email),
         ("opted_out", facts.opted_out),
+        ("suppressed", facts.suppressed),
         ("no_consent", not _consented(rules.consent_mode, facts.consent)),
     ]
     if not facts.is_later:

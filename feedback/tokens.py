@@ -35,3 +35,11 @@ def lookup_hash(token: str) -> str | None:
     if not token or len(token) > 100:
         return None
     return token_hash(token)
+
+
+def address_hash(email: str) -> str:
+    """A keyed hash of a normalised address: what the suppression list keeps, so an opt-out
+    outlives the erasure of the address itself, and the list alone reveals no address."""
+    return hmac.new(
+        settings.SECRET_KEY.encode(), b"suppressed-address:" + email.encode(), hashlib.sha256
+    ).hexdigest()

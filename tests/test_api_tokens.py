@@ -21,12 +21,14 @@ def staff_client(client: Client) -> Client:
 
 
 def create(client: Client, name: str = "shop sync") -> str:
-    page = client.post(f"{ADMIN}add/", {"name": name}).content.decode()
+    page = client.post(f"{ADMIN}add/", {"name": name}, follow=True).content.decode()
     return re.search(r'<code id="api-token-secret">([^<]+)</code>', page).group(1)
 
 
 def test_it_shows_the_secret_once_and_stores_only_its_hash(staff_client: Client) -> None:
-    response = staff_client.post(f"{ADMIN}add/", {"name": "shop sync"})
+    created = staff_client.post(f"{ADMIN}add/", {"name": "shop sync"})
+    assert created.status_code == 302  # post/redirect/get: a reload creates nothing
+    response = staff_client.get(created["Location"])
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     secret = re.search(r'id="api-token-secret">([^<]+)<', response.content.decode()).group(1)
@@ -35,7 +37,11 @@ def test_it_shows_the_secret_once_and_stores_only_its_hash(staff_client: Client)
     assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert token.created_by.username == "alice"
     assert secret[:12] == token.prefix
-    # The list and the token's page show the prefix, never the secret again.
+    # Reloading shows it no more and makes no second token; the list and the token's page
+    # show the prefix, never the secret again.
+    reloaded = staff_client.get(created["Location"]).content.decode()
+    assert secret not in reloaded and "shown once" in reloaded
+    assert ApiToken.objects.count() == 1
     for page in (ADMIN, f"{ADMIN}{token.pk}/change/"):
         html = staff_client.get(page).content.decode()
         assert token.prefix in html

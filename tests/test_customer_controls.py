@@ -38,8 +38,8 @@ def test_ask_me_later_sends_exactly_one_more_email_with_the_same_link(
     [first] = smtp_settings.to("lena@example.com")
     path = urlsplit(link_in(first)).path
 
-    page = client.post(path + "later/", {"days": "14"})
-    assert page.status_code == 200
+    page = client.post(path + "later/", {"days": "14"}, follow=True)
+    assert page.redirect_chain == [(path + "later/", 302)]
     assert "ask once more on" in page.content.decode()
     invitation.refresh_from_db()
     assert invitation.state == State.SNOOZED
@@ -91,7 +91,7 @@ def test_a_get_of_any_choice_changes_nothing(client: Client) -> None:
 
 def test_no_thanks_closes_this_order_for_good(client: Client) -> None:
     invitation = InvitationFactory()
-    page = client.post(f"/f/{invitation.token}/no-thanks/")
+    page = client.post(f"/f/{invitation.token}/no-thanks/", follow=True)
     assert "We won't ask about this order again." in page.content.decode()
     invitation.refresh_from_db()
     assert invitation.state == State.DECLINED
@@ -124,8 +124,9 @@ def test_one_click_unsubscribe_without_cookies_stops_everything(client: Client) 
 def test_stop_can_be_undone(client: Client) -> None:
     invitation = InvitationFactory()
     client.post(f"/f/{invitation.token}/stop/")
-    undo = client.post(f"/f/{invitation.token}/resume/")
+    undo = client.post(f"/f/{invitation.token}/resume/", follow=True)
     assert undo.status_code == 200
+    assert "Invitations are back on." in undo.content.decode()
     invitation.customer.refresh_from_db()
     assert invitation.customer.invitations_stopped_at is None
 

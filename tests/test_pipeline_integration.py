@@ -92,7 +92,7 @@ def test_it_sends_the_asked_for_later_email_once_through_the_worker(
     assert wait_for(lambda: smtp.count() == 1), "\n".join(celery_worker_process.log[-30:])
     wait_until_sent(invitation, celery_worker_process)
     path = urlsplit(link_in(smtp.messages[0])).path
-    assert client.post(path + "later/", {"days": "7"}).status_code == 200
+    assert client.post(path + "later/", {"days": "7"}).status_code == 302
     refused = client.post(path + "later/", {"days": "30"})
     assert "You already asked us to ask later" in refused.content.decode()
 

@@ -30,6 +30,7 @@ from feedback.models import (
     InvitationPolicy,
     Order,
     OrderItem,
+    Suppression,
 )
 from feedback.rules import Decision, Facts, PolicyRules, decide
 
@@ -43,17 +44,25 @@ def live_rules() -> PolicyRules:
     return PolicyRules.from_policy(InvitationPolicy.live())
 
 
-def _facts(order: Order, customer: Customer, **extra: object) -> Facts:
+def _facts(order: Order, customer: Customer, *, suppressed: bool, **extra: object) -> Facts:
     return Facts(
         order_external_id=order.external_id,
         delivered_at=order.delivered_at,
         has_email=bool(customer.email),
         opted_out=customer.invitations_stopped_at is not None,
+        suppressed=suppressed,
         consent=customer.consent,
         time_zone=customer.time_zone,
         last_invited_at=customer.last_invited_at,
         **extra,
     )
+
+
+def _suppressed(customers: list[Customer]) -> set[int]:
+    """Which of these customers' addresses are on the suppression list, in one read."""
+    hashes = {tokens.address_hash(c.email): c.pk for c in customers if c.email}
+    listed = Suppression.objects.filter(address_hash__in=hashes).values_list("address_hash")
+    return {hashes[address_hash] for (address_hash,) in listed}
 
 
 # Scheduling ---------------------------------------------------------------------------
@@ -94,12 +103,14 @@ def invitations_schedule(*, orders: Sequence[Order], now: datetime | None = None
     # Fresh from the database: the cooldown reads last_invited_at and the opt-out
     # invitations_stopped_at.
     customers = Customer.objects.in_bulk({order.customer_id for order in todo})
+    suppressed = _suppressed(list(customers.values()))
     rules = live_rules()
     now = now or timezone.now()
     invitations = []
     for order in todo:
         customer = customers[order.customer_id]
-        decision = decide(rules, _facts(order, customer), now)
+        facts = _facts(order, customer, suppressed=customer.pk in suppressed)
+        decision = decide(rules, facts, now)
         # Creation, not a transition: the new row starts in one of the two first states.
         state = State.SCHEDULED if decision.send else State.SUPPRESSED
         nonce = tokens.new_nonce()
@@ -418,6 +429,7 @@ def _decide_now(rules: PolicyRules, invitation: Invitation, kind: str, now: date
     facts = _facts(
         invitation.order,
         invitation.customer,
+        suppressed=bool(_suppressed([invitation.customer])),
         is_later=kind == Kind.LATER,
         sent_that_day=sent_today,
         due_at=invitation.due_at,

@@ -4,7 +4,9 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
 
 - the customer row stays, anonymised (no email, no name, default locale and time zone),
   so its orders and answers keep their place in the figures; with no email it is never
-  invited again, and its pending invitations are suppressed now ("no email");
+  invited again, and its pending invitations are suppressed now ("no email"); a keyed hash
+  of the address goes on the suppression list, so an order re-sent under the same address
+  later is not invited either (an opt-out outlives erasure);
 - order ids become `erased-<row id>`: a shop's order number finds the person in the
   shop's own system, so it is personal data here; items, channel and dates stay;
 - responses keep rating, NPS, their dates and flags, but not the comment; follow-ups keep
@@ -27,7 +29,8 @@ from django.db.models import Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from feedback import states
+from feedback import states, tokens
+from feedback.ingest import normalise_email
 from feedback.models import (
     Customer,
     EmailLog,
@@ -38,6 +41,7 @@ from feedback.models import (
     OrderItem,
     PrivacyAudit,
     Response,
+    Suppression,
 )
 
 State = Invitation.State
@@ -91,6 +95,15 @@ EXPORT_FIELDS = {
 }
 
 
+def customer_by_email(email: str) -> Customer | None:
+    """The customer with this address, however it is spelled (case, IDNA); None if none."""
+    try:
+        address = normalise_email(email)
+    except UnicodeError:
+        return None
+    return Customer.objects.filter(email=address).first() if address else None
+
+
 def _invitations_of(customer: Customer) -> models.QuerySet[Invitation]:
     return Invitation.objects.filter(Q(customer=customer) | Q(order__customer=customer))
 
@@ -127,6 +140,17 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     """Remove or anonymise the customer's personal data; ratings stay, anonymous."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     now = timezone.now()
+    if customer.email:
+        # The address goes, its wish not to be invited stays: a re-sent order of theirs
+        # finds the keyed hash and is never invited.
+        stopped = customer.invitations_stopped_at is not None
+        Suppression.objects.get_or_create(
+            address_hash=tokens.address_hash(customer.email),
+            defaults={
+                "reason": Suppression.Reason.UNSUBSCRIBED if stopped else Suppression.Reason.ERASED,
+                "source": "erasure",
+            },
+        )
     invitations = _invitations_of(customer)
     states.transition(
         invitations,

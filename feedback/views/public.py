@@ -6,6 +6,7 @@ A GET never changes anything (mail scanners prefetch links); every choice is a P
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -116,7 +117,7 @@ def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
         return _send(page)
     if action == "decline":
         services.invitation_decline(invitation=invitation)
-        return render(request, "feedback/declined.html", {"token": token})
+        return redirect("feedback:decline", token=token)
     if action.startswith("later:"):
         return _later(page, action.removeprefix("later:"))
     # A forged or unknown button: keep what they typed, say what to do.
@@ -147,15 +148,13 @@ def _later(page: Page, days: str) -> HttpResponse:
     try:
         if not snooze.is_valid():
             raise services.ControlRefused(snooze.errors["days"][0])
-        invitation = services.invitation_snooze(
-            invitation=page.invitation, days=snooze.cleaned_data["days"]
-        )
+        services.invitation_snooze(invitation=page.invitation, days=snooze.cleaned_data["days"])
     except services.ControlRefused as refusal:
         # Keep the rest of what they typed; nothing was validated or stored.
         form = page.response_form()
         form.initial.update(page.request.POST.dict())
         return page.render(form, status=400, later_error=str(refusal))
-    return render(page.request, "feedback/later_done.html", {"invitation": invitation})
+    return redirect("feedback:later", token=page.token)
 
 
 @customer_page
@@ -175,16 +174,16 @@ def later(request: HttpRequest, token: str) -> HttpResponse:
     invitation = _open(request, token)
     if isinstance(invitation, HttpResponse):
         return invitation
+    if request.method == "GET" and invitation.snooze_count:
+        return render(request, "feedback/later_done.html", {"invitation": invitation})
     form = SnoozeForm(request.POST or None, choices=InvitationPolicy.live().snooze_choices)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = services.invitation_snooze(
-                invitation=invitation, days=form.cleaned_data["days"]
-            )
+            services.invitation_snooze(invitation=invitation, days=form.cleaned_data["days"])
         except services.ControlRefused as refusal:
             form.add_error(None, str(refusal))
         else:
-            return render(request, "feedback/later_done.html", {"invitation": invitation})
+            return redirect("feedback:later", token=token)
     context = {"form": form, "token": token, "invitation": invitation}
     return render(request, "feedback/later.html", context, status=400 if form.errors else 200)
 
@@ -197,7 +196,7 @@ def decline(request: HttpRequest, token: str) -> HttpResponse:
         return invitation
     if request.method == "POST":
         services.invitation_decline(invitation=invitation)
-        return render(request, "feedback/declined.html", {"token": token})
+        return redirect("feedback:decline", token=token)
     return render(request, "feedback/decline.html", {"token": token})
 
 
@@ -211,10 +210,17 @@ def stop(request: HttpRequest, token: str) -> HttpResponse:
     if invitation is None:
         return _not_found(request)
     activate_language(request, invitation)
+    context = {"token": token}
     if request.method == "POST":
         services.customer_stop_invitations(customer=invitation.customer)
-        return render(request, "feedback/stopped.html", {"token": token})
-    return render(request, "feedback/stop.html", {"token": token})
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            return render(request, "feedback/stopped.html", context)  # RFC 8058: 200, no redirect
+        return redirect("feedback:stop", token=token)
+    if invitation.customer.invitations_stopped_at is not None:
+        return render(request, "feedback/stopped.html", context)
+    if "resumed" in request.GET:
+        return render(request, "feedback/resumed.html", context)
+    return render(request, "feedback/stop.html", context)
 
 
 @customer_page
@@ -223,6 +229,5 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_by_token(token)
     if invitation is None:
         return _not_found(request)
-    activate_language(request, invitation)
     services.customer_resume_invitations(customer=invitation.customer)
-    return render(request, "feedback/resumed.html", {"token": token})
+    return redirect(reverse("feedback:stop", kwargs={"token": token}) + "?resumed")
