@@ -1,6 +1,4 @@
-from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
 from django import forms
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 # Neutral labels; 5 means excellent, not "met expectations" (DESIGN §1).
@@ -62,11 +60,6 @@ def response_form(
 ) -> ResponseForm:
     """The feedback form, with the 0-10 question only if the policy asks it."""
     return ResponseForm(data, initial=initial, nps_enabled=nps_enabled)
-
-
-def response_form_html(form: ResponseForm) -> SafeString:
-    """The form's fields as crispy renders them, in the active language."""
-    return as_crispy_form(form)
 
 
 class SnoozeForm(forms.Form):

@@ -68,11 +68,14 @@ def _allowed(store: BaseCache, count: Sequence[Limit], watch: Sequence[Limit]) -
 
 def _counted(store: BaseCache, limit: Limit) -> bool:
     bucket = limit.bucket
-    # A new bucket ends a second after its window, so the next window starts from zero.
+    try:
+        return store.incr(bucket) <= limit.limit  # the usual case: the window has begun
+    except ValueError:
+        pass
+    # A new window: its bucket ends a second after it, so the next one starts from zero.
     if store.add(bucket, 1, timeout=limit.window + 1):
         return limit.limit >= 1
     try:
-        return store.incr(bucket) <= limit.limit
-    except ValueError:  # the bucket expired between add and incr: start it again
-        store.add(bucket, 1, timeout=limit.window + 1)
+        return store.incr(bucket) <= limit.limit  # another request began it a moment ago
+    except ValueError:  # and it ended meanwhile: this hit is the first of the next
         return True

@@ -141,7 +141,7 @@ def test_it_refuses_a_comment_over_2000_characters(client: Client) -> None:
     )
     assert response.status_code == 400
     assert "Please keep the comment to 2000 characters or fewer." in response.content.decode()
-    assert 'value="3"  id="id_rating_2" required checked' in response.content.decode()
+    assert 'value="3" id="id_rating_2" required checked' in response.content.decode()
     assert not Response.objects.exists()
 
 

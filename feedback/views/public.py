@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from feedback import services, states
-from feedback.forms import ResponseForm, SnoozeForm, response_form, response_form_html
+from feedback.forms import ResponseForm, SnoozeForm, response_form
 from feedback.models import Invitation, InvitationPolicy, Response
 from feedback.selectors.links import invitation_by_token
 from feedback.views.customer import activate_language, customer_page, one_click_page
@@ -80,7 +80,7 @@ class Page:
     def render(self, form: ResponseForm, *, status: int = 200, **extra: object) -> HttpResponse:
         can_snooze = self.invitation.state == State.SENT and not self.invitation.snooze_count
         context = {
-            "form_html": response_form_html(form),
+            "form": form,
             "order": self.invitation.order,
             "items": self.invitation.order.items.all(),
             "token": self.token,
