@@ -29,6 +29,19 @@ from feedback.models import (
 from feedback.services import api_tokens, privacy
 
 
+class ReadOnly:
+    """Shown in the admin, never added, changed or deleted there, by anyone."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ["email", "name", "locale", "time_zone", "consent", "invitations_stopped_at"]
@@ -122,7 +135,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(ReadOnly, admin.ModelAdmin):
     list_display = [
         "invitation",
         "rating",
@@ -144,34 +157,17 @@ class ResponseAdmin(admin.ModelAdmin):
 
     # A customer's answer is their words: shown, never added, changed or deleted here, by
     # anyone. Erasure (the customers' action, audited) is the one way to remove it.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
-class FollowUpNoteInline(admin.TabularInline):
+class FollowUpNoteInline(ReadOnly, admin.TabularInline):
     model = FollowUpNote
     extra = 0
     fields = readonly_fields = ["created_at", "author", "text"]
     verbose_name_plural = "notes and changes"
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["response", "status", "assignee", "created_at", "resolved_at"]
     list_filter = ["status", "assignee"]
     search_fields = ["response__invitation__customer__email", "notes"]
@@ -179,14 +175,6 @@ class FollowUpAdmin(admin.ModelAdmin):
 
     # Follow-ups change only on the contact queue's page (/staff/contacts/), whose actions
     # log who did what and keep the times right; here they are read, by everyone.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(EmailLog)
@@ -253,7 +241,7 @@ class InvitationPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["changed_at", "changed_by", "changed_fields"]
     list_filter = ["changed_by"]
     readonly_fields = ["policy", "changed_at", "changed_by", "changes", "snapshot"]
@@ -261,15 +249,6 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     @admin.display(description="fields changed")
     def changed_fields(self, version: PolicyVersion) -> str:
         return ", ".join(version.changes)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 NEW_TOKEN_SESSION_KEY = "feedback:new-api-token"  # noqa: S105 - a session key name
@@ -339,16 +318,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(PrivacyAudit)
-class PrivacyAuditAdmin(admin.ModelAdmin):
+class PrivacyAuditAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["performed_at", "action", "customer_id", "performed_by"]
     list_filter = ["action"]
     search_fields = ["customer_id"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
