@@ -5,3 +5,13 @@ class FeedbackConfig(AppConfig):
     name = "feedback"
     verbose_name = "Customer feedback"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.conf import settings
+        from django.contrib import admin
+
+        from feedback import checks  # noqa: F401 (registers the system checks)
+
+        # The admin says whose portal it is.
+        title = " · ".join(filter(None, [settings.SHOP_NAME, "Feedback portal"]))
+        admin.site.site_header = admin.site.site_title = title

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from feedback import tokens
 from feedback.models import Invitation, OrderItem
 from feedback.rules import customer_zone
+from feedback.shop import from_address, shop_identity
 
 # The customer's choices, each a page of its own (a GET never changes anything).
 CHOICES = {"answer": "page", "later": "later", "decline": "decline", "stop": "stop"}
@@ -42,7 +43,11 @@ def invitation_message(
     (a send batch reads all of its orders' items in one query)."""
     customer = invitation.customer
     links = invitation_links(invitation)
+    shop = shop_identity()
     context = {
+        "shop": shop,
+        # Mail clients need the whole URL; it is the portal's own (no third party).
+        "logo_url": absolute(shop.logo_path) if shop.logo_path else "",
         "customer": customer,
         "order": invitation.order,
         "items": invitation.order.items.all() if items is None else items,
@@ -61,6 +66,7 @@ def invitation_message(
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),
         body=text,
+        from_email=from_address(),
         to=[customer.email],
         headers={
             "Message-ID": message_id,

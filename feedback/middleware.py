@@ -29,14 +29,17 @@ DENIED_FEATURES = [
     "xr-spatial-tracking",
 ]
 PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in DENIED_FEATURES)
-# DESIGN §6: the staff pages live under /staff/.
+# DESIGN §6: the staff pages live under /staff/, the customer pages under /f/.
 STAFF_PREFIX = "/staff/"
+CUSTOMER_PREFIX = "/f/"
 
 
 class SecurityHeadersMiddleware:
     """Permissions-Policy on every response; on every /staff/ response (pages, the CSV
     export, redirects and errors alike) the admin's never-cache headers, since they carry
-    personal data that no browser or proxy may keep."""
+    personal data that no browser or proxy may keep; on every /f/ response (pages, 429s,
+    404s and slash redirects alike) X-Robots-Tag, since a link is one customer's and no
+    search engine may list it or follow its links."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -46,4 +49,6 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         if request.path.startswith(STAFF_PREFIX):
             add_never_cache_headers(response)
+        if request.path.startswith(CUSTOMER_PREFIX):
+            response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response

@@ -2,6 +2,7 @@ from django.urls import path
 
 from feedback.views import (
     public,
+    shop,
     staff,
     staff_contacts,
     staff_dashboard,
@@ -18,6 +19,7 @@ urlpatterns = [
     path("f/<str:token>/no-thanks/", public.decline, name="decline"),
     path("f/<str:token>/stop/", public.stop, name="stop"),
     path("f/<str:token>/resume/", public.resume, name="resume"),
+    path("shop/logo", shop.logo, name="shop_logo"),
     path("staff/", staff_dashboard.dashboard_page, name="dashboard"),
     path("staff/export.csv", staff_dashboard.export_csv, name="export"),
     path("staff/outbox/", staff.outbox, name="outbox"),

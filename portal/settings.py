@@ -40,8 +40,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Permissions-Policy everywhere, no-store on /staff/: before WhiteNoise, so static
-    # files get the policy too.
+    # Permissions-Policy everywhere, no-store on /staff/, X-Robots-Tag on /f/: before
+    # WhiteNoise, so static files get the policy too.
     "feedback.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -69,6 +69,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `shop`: the shop's name, logo and links, on every page.
+                "feedback.shop.context_processor",
             ],
         },
     },
@@ -127,7 +129,33 @@ else:
     EMAIL_BACKEND = "feedback.mail.OutboxEmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "outbox")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Feedback <feedback@localhost>")
+
+# The shop's identity, carried by every email and customer page (DESIGN §8). Production
+# must set SHOP_NAME (`check --deploy` warns without it) and should set the rest; with DEBUG
+# on, the demo's shop stands in: a Madrid roaster whose orders are beans, grinders and
+# kettles, on reserved .example addresses.
+SHOP_NAME = env("SHOP_NAME", default="Tostadero Lumen" if DEBUG else "")
+SHOP_URL = env("SHOP_URL", default="https://tostadero-lumen.example/" if DEBUG else "")
+# A local image file (SVG, PNG, JPEG...). The portal serves it itself at /shop/logo, so
+# emails and pages load nothing from elsewhere. Unset: no logo.
+SHOP_LOGO = env(
+    "SHOP_LOGO", default=str(BASE_DIR / "feedback/static/feedback/shop-logo.svg") if DEBUG else ""
+)
+SHOP_POSTAL_ADDRESS = env(
+    "SHOP_POSTAL_ADDRESS",
+    default="Tostadero Lumen S.L., Calle del Espíritu Santo 21, 28004 Madrid, Spain"
+    if DEBUG
+    else "",
+)
+SHOP_PRIVACY_URL = env(
+    "SHOP_PRIVACY_URL", default="https://tostadero-lumen.example/privacy" if DEBUG else ""
+)
+SHOP_SUPPORT_EMAIL = env(
+    "SHOP_SUPPORT_EMAIL", default="hola@tostadero-lumen.example" if DEBUG else ""
+)
+# The sender's address. Its display name is always SHOP_NAME (feedback/shop.py), whatever
+# name this one carries.
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="feedback@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 AUTH_PASSWORD_VALIDATORS = [

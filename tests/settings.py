@@ -1,6 +1,7 @@
 """Test settings: the project's settings on PostgreSQL + Redis when reachable, else SQLite."""
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tests.services import detect
@@ -14,6 +15,17 @@ if SERVICES.redis_url:
 else:
     os.environ.pop("REDIS_URL", None)
 os.environ.setdefault("PORTAL_BASE_URL", "http://testserver")
+# Production settings (DEBUG off) need the shop's identity; the demo's, as the tests expect.
+_ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("SHOP_NAME", "Tostadero Lumen")
+os.environ.setdefault("SHOP_URL", "https://tostadero-lumen.example/")
+os.environ.setdefault("SHOP_LOGO", str(_ROOT / "feedback/static/feedback/shop-logo.svg"))
+os.environ.setdefault(
+    "SHOP_POSTAL_ADDRESS", "Tostadero Lumen S.L., Calle del Espíritu Santo 21, 28004 Madrid, Spain"
+)
+os.environ.setdefault("SHOP_PRIVACY_URL", "https://tostadero-lumen.example/privacy")
+os.environ.setdefault("SHOP_SUPPORT_EMAIL", "hola@tostadero-lumen.example")
+os.environ.setdefault("DEFAULT_FROM_EMAIL", "feedback@tostadero-lumen.example")
 
 from portal.settings import *  # noqa: E402, F403
 

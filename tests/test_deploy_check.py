@@ -14,6 +14,7 @@ def test_it_passes_check_deploy_with_production_settings(tmp_path: Path) -> None
         "SECRET_KEY": "k3y-" + "x7Qz" * 15,
         "ALLOWED_HOSTS": "feedback.example.com",
         "PORTAL_BASE_URL": "https://feedback.example.com",
+        "SHOP_NAME": "Tostadero Lumen",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "VAR_DIR": str(tmp_path),
     }

@@ -1,0 +1,42 @@
+"""System checks of the shop's identity (DESIGN §8): every email and customer page carries
+it, so production must not run without it."""
+
+import mimetypes
+from pathlib import Path
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Warning, register
+
+
+@register(deploy=True)
+def shop_name_check(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """SHOP_NAME is set: it is the sender's name and the title of every customer page.
+    (With DEBUG on, the demo's shop stands in.)"""
+    if settings.SHOP_NAME:
+        return []
+    return [
+        Warning(
+            "SHOP_NAME is not set: emails and customer pages would not say who sent them.",
+            hint="Set SHOP_NAME, and SHOP_URL, SHOP_LOGO, SHOP_POSTAL_ADDRESS and "
+            "SHOP_PRIVACY_URL, in the environment.",
+            id="feedback.W001",
+        )
+    ]
+
+
+@register()
+def shop_logo_check(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """SHOP_LOGO, when set, is an image file the portal can read and serve."""
+    if not settings.SHOP_LOGO:
+        return []
+    content_type, _encoding = mimetypes.guess_type(settings.SHOP_LOGO)
+    if Path(settings.SHOP_LOGO).is_file() and (content_type or "").startswith("image/"):
+        return []
+    return [
+        Warning(
+            f"SHOP_LOGO ({settings.SHOP_LOGO}) is not an image file: pages and emails show "
+            "no logo.",
+            hint="Point SHOP_LOGO to a local .svg, .png or .jpg file, or unset it.",
+            id="feedback.W002",
+        )
+    ]
