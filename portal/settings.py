@@ -136,7 +136,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "feedback:login"
 
 # Sign-in throttling (django-axes). Failed sign-ins are counted per account and address
 # together, in the database (so it holds without Redis and across web processes): a

@@ -6,7 +6,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from feedback.mail import outbox_messages
 
@@ -41,6 +41,13 @@ def staff_view(view: View) -> View:
 def ops_view(view: View) -> View:
     """An Ops page: permission to change the invitation policy."""
     return _staff_page(view, POLICY_PERMISSION)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's root: the dashboard for signed-in staff, the sign-in page for anyone else."""
+    if request.user.is_active and request.user.is_staff:
+        return redirect("feedback:dashboard")
+    return redirect("feedback:login")
 
 
 def _parts(message: object) -> dict:
