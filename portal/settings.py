@@ -21,6 +21,8 @@ ALLOWED_HOSTS = env.list(
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # First, so that its templates (admin/base_site.html) override the admin's own.
+    "feedback",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -35,7 +37,6 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     # The API's docs page uses the Swagger UI files this app ships (no CDN).
     "ninja",
-    "feedback",
 ]
 
 MIDDLEWARE = [
