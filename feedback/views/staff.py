@@ -39,8 +39,16 @@ def staff_view(view: View) -> View:
 
 
 def ops_view(view: View) -> View:
-    """An Ops page: permission to change the invitation policy."""
-    return _staff_page(view, POLICY_PERMISSION)
+    """An Ops page: a staff page whose user may also change the invitation policy. Staff who
+    may only read it are told who may change it and where to read it, not a bare 403."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.has_perm(POLICY_PERMISSION):
+            return render(request, "feedback/staff/policy_read_only.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return staff_view(checked)
 
 
 def home(request: HttpRequest) -> HttpResponse:
