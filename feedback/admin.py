@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -7,7 +9,8 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from feedback import services
@@ -92,15 +95,38 @@ class OrderItemInline(admin.TabularInline):
     extra = 0
 
 
+def _short_time(moment: datetime) -> str:
+    """A time in a list column: "2026-03-02 14:05", not "March 2, 2026, 2:05 p.m."."""
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
 @admin.register(Order)
 class OrderAdmin(OrderImportAdminMixin, admin.ModelAdmin):
-    list_display = ["external_id", "customer", "channel", "placed_at", "delivered_at"]
+    # What staff look an order up for comes first, in compact columns, so that it shows on
+    # a 1280 px screen beside the admin's menu and filters, however long the address.
+    list_display = ["external_id", "delivered", "invitation_state", "customer", "channel", "placed"]
     list_filter = ["channel", ("delivered_at", admin.EmptyFieldListFilter)]
     search_fields = ["external_id", "customer__email", "items__sku"]
     date_hierarchy = "placed_at"
-    list_select_related = ["customer"]
+    list_select_related = ["customer", "invitation"]
     raw_id_fields = ["customer"]
     inlines = [OrderItemInline]
+
+    @admin.display(description="placed", ordering="placed_at")
+    def placed(self, order: Order) -> str:
+        return _short_time(order.placed_at)
+
+    @admin.display(description="delivered", ordering="delivered_at", empty_value="not yet")
+    def delivered(self, order: Order) -> str | None:
+        return _short_time(order.delivered_at) if order.delivered_at else None
+
+    @admin.display(description="invitation", ordering="invitation__state", empty_value="none")
+    def invitation_state(self, order: Order) -> str | None:
+        invitation = getattr(order, "invitation", None)
+        if invitation is None:
+            return None
+        url = reverse("admin:feedback_invitation_change", args=[invitation.pk])
+        return format_html('<a href="{}">{}</a>', url, invitation.get_state_display())
 
     def save_related(
         self, request: HttpRequest, form: ModelForm, formsets: list, change: bool

@@ -1,4 +1,6 @@
-from django.urls import path
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
 
 from feedback.views import (
     public,
@@ -12,7 +14,76 @@ from feedback.views import (
 
 app_name = "feedback"
 
+# Staff sign in, sign out and change or reset their password with Django's own views, in the
+# staff pages' look. The views' default next pages are un-namespaced names: ours are given.
+ACCOUNT_TEMPLATES = "feedback/staff/account"
+account_urls = [
+    path(
+        "staff/login/",
+        auth_views.LoginView.as_view(
+            template_name=f"{ACCOUNT_TEMPLATES}/login.html", next_page="feedback:dashboard"
+        ),
+        name="login",
+    ),
+    path(
+        "staff/logout/",
+        auth_views.LogoutView.as_view(template_name=f"{ACCOUNT_TEMPLATES}/logged_out.html"),
+        name="logout",
+    ),
+    path(
+        "staff/password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name=f"{ACCOUNT_TEMPLATES}/password_change_form.html",
+            success_url=reverse_lazy("feedback:password_change_done"),
+        ),
+        name="password_change",
+    ),
+    path(
+        "staff/password/changed/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name=f"{ACCOUNT_TEMPLATES}/password_change_done.html"
+        ),
+        name="password_change_done",
+    ),
+    path(
+        "staff/password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name=f"{ACCOUNT_TEMPLATES}/password_reset_form.html",
+            subject_template_name="emails/password-reset-subject.txt",
+            email_template_name="emails/password-reset-body-text.txt",
+            html_email_template_name="emails/password-reset-body-html.html",
+            # Links in emails start with PORTAL_BASE_URL, never with the request's Host.
+            extra_email_context={"base_url": settings.PORTAL_BASE_URL},
+            success_url=reverse_lazy("feedback:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "staff/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name=f"{ACCOUNT_TEMPLATES}/password_reset_done.html"
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "staff/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name=f"{ACCOUNT_TEMPLATES}/password_reset_confirm.html",
+            success_url=reverse_lazy("feedback:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "staff/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name=f"{ACCOUNT_TEMPLATES}/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+]
+
 urlpatterns = [
+    path("", staff.home, name="home"),
     path("f/<str:token>/", public.feedback_page, name="page"),
     path("f/<str:token>/thanks/", public.thanks, name="thanks"),
     path("f/<str:token>/later/", public.later, name="later"),
@@ -21,6 +92,7 @@ urlpatterns = [
     path("f/<str:token>/resume/", public.resume, name="resume"),
     path("shop/logo", shop.logo, name="shop_logo"),
     path("staff/", staff_dashboard.dashboard_page, name="dashboard"),
+    *account_urls,
     path("staff/export.csv", staff_dashboard.export_csv, name="export"),
     path("staff/outbox/", staff.outbox, name="outbox"),
     path("staff/contacts/", staff_contacts.contacts, name="contacts"),

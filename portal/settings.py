@@ -21,6 +21,8 @@ ALLOWED_HOSTS = env.list(
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # First, so that its templates (admin/base_site.html) override the admin's own.
+    "feedback",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -35,7 +37,6 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     # The API's docs page uses the Swagger UI files this app ships (no CDN).
     "ninja",
-    "feedback",
 ]
 
 MIDDLEWARE = [
@@ -164,7 +165,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "feedback:login"
 
 # Sign-in throttling (django-axes). Failed sign-ins are counted per account and address
 # together, in the database (so it holds without Redis and across web processes): a

@@ -13,3 +13,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("feedback.urls")),
 ]
+
+# Error pages in the portal's look: the staff pages' under /staff/ and /admin/, the
+# customer's (in their language) anywhere else.
+handler400 = "feedback.views.errors.bad_request"
+handler403 = "feedback.views.errors.permission_denied"
+handler404 = "feedback.views.errors.page_not_found"
+handler500 = "feedback.views.errors.server_error"

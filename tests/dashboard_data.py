@@ -14,7 +14,7 @@ State = Invitation.State
 
 def staff_member() -> User:
     """bob, in the "Staff" group: may read feedback, not change the policy."""
-    # is_staff: the sign-in page is the admin's, which admits staff accounts only.
+    # is_staff: the staff pages, like the admin, admit staff accounts only.
     bob = User.objects.create_user("bob", "bob@example.com", "pw", is_staff=True)
     # A transactional test's flush empties the group the migration made: make it again.
     staff, _created = Group.objects.get_or_create(name="Staff")

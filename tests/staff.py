@@ -12,14 +12,19 @@ from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 
 
 def member(name: str, group: str | None) -> User:
-    # Staff accounts have "staff status": the sign-in page is the admin's.
+    # Staff accounts have "staff status": the staff pages, like the admin, ask for it.
     user = User.objects.create_user(name, f"{name}@shop.example", "pw", is_staff=bool(group))
     if group:
         if not Group.objects.filter(name=group).exists():
-            # A transactional test (the browser's) flushed what the migration made.
+            # A transactional test (the browser's) flushed what the migration made. Run with
+            # the live app registry, the migration leaves every app's models_module unset,
+            # and the next flush would then not make the permissions again: put them back.
+            modules = [(config, config.models_module) for config in apps.get_app_configs()]
             importlib.import_module("feedback.migrations.0002_groups").create_groups(apps, None)
             roles = importlib.import_module("feedback.migrations.0006_role_permissions")
             roles.narrow_roles(apps, None)
+            for config, module in modules:
+                config.models_module = module
         user.groups.add(Group.objects.get(name=group))
     return user
 

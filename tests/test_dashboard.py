@@ -175,7 +175,7 @@ def test_its_query_count_does_not_grow_with_the_rows_and_stays_small(staff_clien
 def test_it_sends_anonymous_visitors_to_log_in(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/staff/login/")
 
 
 @pytest.mark.parametrize("path", ["/staff/", "/staff/export.csv"])

@@ -21,7 +21,7 @@ def test_staff_read_the_dashboard_and_export_it(live_server: object, page: objec
     page.goto(f"{live_server.url}/staff/")
     page.get_by_label("Username").fill("bob")
     page.get_by_label("Password").fill("pw")
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/staff/")
     assert page.locator('[data-figure="sent"]').inner_text() == "9"
     assert page.locator('[data-figure="csat"]').inner_text() == "50%"

@@ -20,7 +20,7 @@ def test_ops_work_the_queue_and_tune_the_policy(live_server: object, page: objec
     page.goto(f"{live_server.url}/staff/contacts/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("pw")
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/staff/contacts/")
     assert page.locator("#open-count").inner_text() == "1"
     assert_accessible(page, "contact queue")

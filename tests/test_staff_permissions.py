@@ -25,7 +25,7 @@ PAGES = [
     ("feedback:simulate", {}),
     ("feedback:outbox", {}),
 ]
-LOGIN = reverse("admin:login")
+LOGIN = reverse("feedback:login")
 
 
 @pytest.fixture

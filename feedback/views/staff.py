@@ -7,7 +7,7 @@ from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from feedback.mail import outbox_messages
 
@@ -40,8 +40,23 @@ def staff_view(view: View) -> View:
 
 
 def ops_view(view: View) -> View:
-    """An Ops page: permission to change the invitation policy."""
-    return _staff_page(view, POLICY_PERMISSION)
+    """An Ops page: a staff page whose user may also change the invitation policy. Staff who
+    may only read it are told who may change it and where to read it, not a bare 403."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.has_perm(POLICY_PERMISSION):
+            return render(request, "feedback/staff/policy_read_only.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return staff_view(checked)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's root: the dashboard for signed-in staff, the sign-in page for anyone else."""
+    if request.user.is_active and request.user.is_staff:
+        return redirect("feedback:dashboard")
+    return redirect("feedback:login")
 
 
 # The outbox shows each email's HTML in a sandboxed iframe (srcdoc), which takes this
