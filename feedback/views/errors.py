@@ -71,7 +71,7 @@ def _customer_links(request: HttpRequest) -> dict[str, str]:
     match = request.resolver_match
     token = match.kwargs.get("token") if match else None
     page_url = reverse("feedback:page", kwargs={"token": token}) if token else ""
-    return {"page_url": page_url, "shop_url": getattr(settings, "SHOP_URL", "")}
+    return {"page_url": page_url, "shop_url": settings.SHOP_URL}
 
 
 def _error(request: HttpRequest, kind: str) -> tuple[str, dict]:
