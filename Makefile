@@ -11,9 +11,10 @@ MO := $(patsubst %.po,%.mo,$(wildcard feedback/locale/*/LC_MESSAGES/django.po))
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# -qq: errors only; setuptools' notice about editable installs is not for a newcomer.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade 'pip>=25.3'
-	$(BIN)/pip install --quiet --build-constraint .ci/build-constraints.txt -e '.[dev]'
+	$(BIN)/pip install -qq --upgrade 'pip>=25.3'
+	$(BIN)/pip install -qq --build-constraint .ci/build-constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 run: export DEBUG = 1
