@@ -9,6 +9,12 @@ from xstatic.pkg import bootstrap as xstatic_bootstrap
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# A newcomer's local .env (`make .env`, run by `make run`: DEBUG=1 and a random SECRET_KEY)
+# lets the README's manage.py commands run without exporting anything. A variable set in
+# the real environment always wins; the tests set PORTAL_READ_DOTENV=0 so that a
+# developer's .env never reaches them.
+if env.bool("PORTAL_READ_DOTENV", default=True):
+    environ.Env.read_env(BASE_DIR / ".env")
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -18,7 +24,11 @@ SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else env
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
-PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://localhost:8000").rstrip("/")
+# Links in emails and the demo's printed links follow the port `make run` serves on
+# (WEB_PORT, as in the Procfile) unless PORTAL_BASE_URL names the site.
+PORTAL_BASE_URL = env(
+    "PORTAL_BASE_URL", default=f"http://localhost:{env.int('WEB_PORT', default=8000)}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     # First, so that its templates (admin/base_site.html) override the admin's own.
@@ -263,7 +273,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES + 1)
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 
 # Celery: explicit settings, each with its reason.
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+# The filesystem transport ignores the host; naming one spares a warning at every start.
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost/"
 if not REDIS_URL:
     # The embedded broker for a demo or a small shop: messages are files in var/broker/.
     _broker_dir = VAR_DIR / "broker"
@@ -272,6 +283,9 @@ if not REDIS_URL:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "store_processed": False,
+        # Where broadcasts (e.g. a worker's shutdown) keep their exchange tables; kombu's
+        # default, control/ in the working directory, would litter the checkout.
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -7,6 +7,9 @@ from urllib.parse import urlsplit, urlunsplit
 from tests.services import detect
 
 SERVICES = detect()
+# A developer's .env (written by `make run`) is for their commands, never for the tests;
+# the worker and command processes the tests start inherit this too.
+os.environ["PORTAL_READ_DOTENV"] = "0"
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-used-anywhere-else-0123456789")
 os.environ["DEBUG"] = "0"
 os.environ["DATABASE_URL"] = SERVICES.database_url or "sqlite:///:memory:"
