@@ -42,6 +42,18 @@ def smallest_chart_label(tab: object) -> float:
     )
 
 
+def overlapping_date_labels(tab: object) -> list[str]:
+    """Neighbouring date labels under a chart that overlap on the page."""
+    return tab.evaluate(
+        """[...document.querySelectorAll('svg.chart')].flatMap(svg => {
+            const labels = [...svg.querySelectorAll('text[text-anchor="middle"]')];
+            return labels.slice(1).filter((t, i) =>
+                labels[i].getBoundingClientRect().right > t.getBoundingClientRect().left
+            ).map(t => t.textContent);
+        })"""
+    )
+
+
 @pytest.mark.usefixtures("history")
 def test_it_fits_every_staff_page_on_a_phone(
     live_server: object,
@@ -79,6 +91,7 @@ def test_it_fits_every_staff_page_on_a_phone(
         if name == "dashboard":
             assert page.locator("svg.chart").count() == 4
             assert smallest_chart_label(page) >= 10
+            assert overlapping_date_labels(page) == []
             screenshot(page, "staff-mobile-dashboard")
         if name in ("contacts", "policy"):
             screenshot(page, f"staff-mobile-{name}")

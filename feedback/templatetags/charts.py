@@ -19,8 +19,8 @@ FONT_SIZE = 12
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 34
 PLOT_H = HEIGHT - TOP - BOTTOM
 DISTRIBUTION_WIDTH = 360
-# Date labels ("12 Mar") need about 40 units each.
-MAX_X_LABELS = 7
+# Date labels need about 40 units each, and a partial week's ("3 Sep (4 d)") about 70.
+MAX_X_LABELS = 4
 BAR_COLOUR = "#0a58ca"
 LINE_COLOUR = "#146c43"
 GRID_COLOUR = "#ced4da"
