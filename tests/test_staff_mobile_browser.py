@@ -34,7 +34,7 @@ def page_width_overflow(tab: object) -> int:
 
 
 def smallest_chart_label(tab: object) -> float:
-    """The smallest chart label's font size on the page, in CSS pixels (its size × the scale)."""
+    """The smallest chart label's font size on the page, in CSS pixels (size times scale)."""
     return tab.evaluate(
         "Math.min(...[...document.querySelectorAll('svg.chart text')]"
         ".map(t => parseFloat(getComputedStyle(t).fontSize)"
