@@ -4,8 +4,11 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from django.contrib.auth.models import User
 from django.test import Client
 
+from feedback.models import StaffPreference
+from tests.dashboard_data import known_data, staff_member
 from tests.staff import member
 
 PO = Path(__file__).resolve().parent.parent / "feedback/locale/es/LC_MESSAGES/django.po"
@@ -50,3 +53,41 @@ def test_it_ignores_an_unknown_language_and_a_foreign_next_page() -> None:
     response = client.post("/staff/language/", {"language": "xx", "next": "https://evil.example/"})
     assert response["Location"] == "/staff/"
     assert '<html lang="en">' in client.get("/staff/contacts/").content.decode()
+
+
+def in_spanish(user: User) -> Client:
+    StaffPreference.objects.create(user=user, language="es")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def assert_spanish(html: str, spanish: list[str], english: list[str]) -> None:
+    assert [text for text in spanish if text not in html] == []
+    assert [text for text in english if text in html] == []
+
+
+@pytest.mark.django_db
+def test_it_shows_the_dashboard_in_spanish() -> None:
+    known_data()
+    html = in_spanish(staff_member()).get("/staff/?period=30").content.decode()
+    assert_spanish(
+        html,
+        [
+            "Satisfacción de los clientes",
+            "Tasa de respuesta",
+            "¿Somos insistentes?",
+            "Últimos 30 días",
+        ],
+        [
+            "Customer satisfaction",
+            "Response rate",
+            "Are we pushy?",
+            "Invitations sent",
+            "Latest comments",
+            "Invitation emails accepted by the mail server",
+            "Last 30 days",
+            " of 7 days",
+            "in all.",
+        ],
+    )
