@@ -25,7 +25,7 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class DashboardFilterForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIODS, required=False)
+    period = forms.ChoiceField(label=gettext_lazy("Period"), choices=PERIODS, required=False)
     start = forms.DateField(
         label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
