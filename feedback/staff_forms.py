@@ -57,7 +57,23 @@ class PolicyForm(forms.ModelForm):
             "send_window_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "send_window_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+        # The model's names, in the staff member's language (the model itself stays English).
+        labels = {
+            "enabled": gettext_lazy("Enabled"),
+            "delay_after_delivery_days": gettext_lazy("Delay after delivery days"),
+            "send_window_start": gettext_lazy("Send window start"),
+            "send_window_end": gettext_lazy("Send window end"),
+            "send_on_weekends": gettext_lazy("Send on weekends"),
+            "customer_cooldown_days": gettext_lazy("Customer cooldown days"),
+            "invitation_valid_days": gettext_lazy("Invitation valid days"),
+            "sample_percent": gettext_lazy("Sample percent"),
+            "daily_send_cap": gettext_lazy("Daily send cap"),
+            "consent_mode": gettext_lazy("Consent mode"),
+            "nps_enabled": gettext_lazy("Ask the 0–10 recommend question"),
+        }
         help_texts = {
+            "enabled": gettext_lazy("Off: no invitation is scheduled."),
+            "daily_send_cap": gettext_lazy("Most invitations sent per day; empty means no cap."),
             "delay_after_delivery_days": gettext_lazy("Days between delivery and the invitation."),
             "send_window_start": gettext_lazy("In the customer's time zone."),
             "customer_cooldown_days": gettext_lazy(
