@@ -454,3 +454,13 @@ class PrivacyAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} of customer {self.customer_id} at {self.performed_at:%Y-%m-%d %H:%M}"
+
+
+class StaffPreference(models.Model):
+    """A staff member's own settings: the language of the staff pages."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+
+    def __str__(self) -> str:
+        return f"{self.user} reads the staff pages in {self.language}"

@@ -3,26 +3,29 @@
 from dataclasses import dataclass
 from datetime import time
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
 from feedback.models import InvitationPolicy
 
 LABELS = {
-    "enabled": "Invitations on",
-    "delay_after_delivery_days": "Delay after delivery (days)",
-    "send_window_start": "Send window opens",
-    "send_window_end": "Send window closes",
-    "send_on_weekends": "Send on weekends",
-    "customer_cooldown_days": "Customer cooldown (days)",
-    "invitation_valid_days": "Link valid for (days)",
-    "sample_percent": "Sample (% of orders)",
-    "daily_send_cap": "Daily send cap",
-    "consent_mode": "Consent mode",
-    "snooze_choices": "Snooze choices (days)",
-    "nps_enabled": "0–10 recommend question",
+    "enabled": gettext_lazy("Invitations on"),
+    "delay_after_delivery_days": gettext_lazy("Delay after delivery (days)"),
+    "send_window_start": gettext_lazy("Send window opens"),
+    "send_window_end": gettext_lazy("Send window closes"),
+    "send_on_weekends": gettext_lazy("Send on weekends"),
+    "customer_cooldown_days": gettext_lazy("Customer cooldown (days)"),
+    "invitation_valid_days": gettext_lazy("Link valid for (days)"),
+    "sample_percent": gettext_lazy("Sample (percent of orders)"),
+    "daily_send_cap": gettext_lazy("Daily send cap"),
+    "consent_mode": gettext_lazy("Consent mode"),
+    "snooze_choices": gettext_lazy("Snooze choices (days)"),
+    "nps_enabled": gettext_lazy("0–10 recommend question"),
 }
 
 
 def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
+    return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
 
 
 def _clock(value: time | str) -> str:
@@ -33,70 +36,84 @@ def _clock(value: time | str) -> str:
 
 def describe_policy(policy: InvitationPolicy) -> list[str]:
     """One sentence per rule, in the order the engine applies them."""
-    days = "every day, weekends included" if policy.send_on_weekends else "on weekdays only"
+    days = _("every day, weekends included") if policy.send_on_weekends else _("on weekdays only")
     return [
-        "Invitations are on."
+        _("Invitations are on.")
         if policy.enabled
-        else "Invitations are off: no invitation is scheduled for any order.",
-        f"Invitations go out {_days(policy.delay_after_delivery_days)} after delivery, between "
-        f"{_clock(policy.send_window_start)} and {_clock(policy.send_window_end)} in the "
-        f"customer's time zone, {days}.",
+        else _("Invitations are off: no invitation is scheduled for any order."),
+        _(
+            "Invitations go out %(delay)s after delivery, between %(opens)s and %(closes)s "
+            "in the customer's time zone, %(days)s."
+        )
+        % {
+            "delay": _days(policy.delay_after_delivery_days),
+            "opens": _clock(policy.send_window_start),
+            "closes": _clock(policy.send_window_end),
+            "days": days,
+        },
         _sample(policy.sample_percent),
         _consent(policy.consent_mode),
-        f"A customer gets at most one invitation every {_days(policy.customer_cooldown_days)}.",
+        _("A customer gets at most one invitation every %(days)s.")
+        % {"days": _days(policy.customer_cooldown_days)},
         _cap(policy.daily_send_cap),
-        f"An invitation link takes answers for {_days(policy.invitation_valid_days)}; an "
-        f"invitation that could not go out within that time is dropped.",
+        _(
+            "An invitation link takes answers for %(days)s; an invitation that could not go "
+            "out within that time is dropped."
+        )
+        % {"days": _days(policy.invitation_valid_days)},
         _snooze(policy.snooze_choices),
-        "The 0–10 “would you recommend us” question is asked."
+        _("The 0–10 “would you recommend us” question is asked.")
         if policy.nps_enabled
-        else "The 0–10 “would you recommend us” question is not asked.",
+        else _("The 0–10 “would you recommend us” question is not asked."),
     ]
 
 
 def _sample(percent: int) -> str:
     if percent >= 100:
-        return "Every delivered order is invited (sample 100%)."
+        return _("Every delivered order is invited (sample 100%).")
     if percent <= 0:
-        return "No order is invited (sample 0%)."
-    return (
-        f"About {percent}% of delivered orders are invited, chosen by order number "
+        return _("No order is invited (sample 0%).")
+    return _(
+        "About %(percent)s%% of delivered orders are invited, chosen by order number "
         "(the same order always gets the same answer)."
-    )
+    ) % {"percent": percent}
 
 
 def _consent(mode: str) -> str:
     if mode == InvitationPolicy.ConsentMode.OPT_IN:
-        return "Only customers who gave their consent are invited (opt-in)."
-    return "Customers are invited unless they said no (notice)."
+        return _("Only customers who gave their consent are invited (opt-in).")
+    return _("Customers are invited unless they said no (notice).")
 
 
 def _cap(cap: int | None) -> str:
     if cap is None:
-        return "There is no daily limit on invitations."
-    return f"At most {cap} invitations are sent per day (UTC day); the rest are not sent."
+        return _("There is no daily limit on invitations.")
+    return _("At most %(cap)s invitations are sent per day (UTC day); the rest are not sent.") % {
+        "cap": cap
+    }
 
 
 def _snooze(choices: list[int]) -> str:
     if not choices:
-        return "“Ask me later” is off."
+        return _("“Ask me later” is off.")
     days = ", ".join(str(d) for d in choices[:-1])
-    listed = f"{days} or {choices[-1]}" if days else str(choices[-1])
-    return f"“Ask me later” offers {listed} days, once per invitation."
+    last = str(choices[-1])
+    listed = _("%(days)s or %(last)s") % {"days": days, "last": last} if days else last
+    return _("“Ask me later” offers %(listed)s days, once per invitation.") % {"listed": listed}
 
 
 def show_value(name: str, value: object) -> str:
     """A stored value (a snapshot's JSON) as a person reads it."""
     if value is None:
-        return "no cap" if name == "daily_send_cap" else "—"
+        return _("no cap") if name == "daily_send_cap" else "—"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if name in ("send_window_start", "send_window_end"):
         return _clock(value)
     if name == "consent_mode":
-        return "opt-in" if value == InvitationPolicy.ConsentMode.OPT_IN else "notice"
+        return _("opt-in") if value == InvitationPolicy.ConsentMode.OPT_IN else _("notice")
     if isinstance(value, list):
-        return ", ".join(str(d) for d in value) or "none (off)"
+        return ", ".join(str(d) for d in value) or _("none (off)")
     return str(value)
 
 

@@ -7,6 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from feedback.models import InvitationPolicy
 from feedback.selectors.contacts import assignable_users
@@ -32,7 +34,7 @@ class SnoozeChoicesField(forms.CharField):
             return [int(part) for part in text.split(",") if part.strip()]
         except ValueError:
             raise ValidationError(
-                "Give whole numbers of days separated by commas, e.g. 7, 14, 30.", code="invalid"
+                _("Give whole numbers of days separated by commas, e.g. 7, 14, 30."), code="invalid"
             ) from None
 
 
@@ -40,10 +42,12 @@ class PolicyForm(forms.ModelForm):
     """The live policy's fields, validated by the model like in the admin."""
 
     snooze_choices = SnoozeChoicesField(
-        label="Snooze choices (days)",
+        label=gettext_lazy("Snooze choices (days)"),
         required=False,
-        help_text="The days a customer may choose for “ask me later”, e.g. 7, 14, 30; "
-        "empty turns “ask me later” off.",
+        help_text=gettext_lazy(
+            "The days a customer may choose for “ask me later”, e.g. 7, 14, 30; "
+            "empty turns “ask me later” off."
+        ),
     )
 
     class Meta:
@@ -53,12 +57,30 @@ class PolicyForm(forms.ModelForm):
             "send_window_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "send_window_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
+        # The model's names, in the staff member's language (the model itself stays English).
+        labels = {
+            "enabled": gettext_lazy("Enabled"),
+            "delay_after_delivery_days": gettext_lazy("Delay after delivery days"),
+            "send_window_start": gettext_lazy("Send window start"),
+            "send_window_end": gettext_lazy("Send window end"),
+            "send_on_weekends": gettext_lazy("Send on weekends"),
+            "customer_cooldown_days": gettext_lazy("Customer cooldown days"),
+            "invitation_valid_days": gettext_lazy("Invitation valid days"),
+            "sample_percent": gettext_lazy("Sample percent"),
+            "daily_send_cap": gettext_lazy("Daily send cap"),
+            "consent_mode": gettext_lazy("Consent mode"),
+            "nps_enabled": gettext_lazy("Ask the 0–10 recommend question"),
+        }
         help_texts = {
-            "delay_after_delivery_days": "Days between delivery and the invitation.",
-            "send_window_start": "In the customer's time zone.",
-            "customer_cooldown_days": "At most one invitation per customer in this many days.",
-            "invitation_valid_days": "How long the link takes answers.",
-            "sample_percent": "Share of delivered orders invited (0–100).",
+            "enabled": gettext_lazy("Off: no invitation is scheduled."),
+            "daily_send_cap": gettext_lazy("Most invitations sent per day; empty means no cap."),
+            "delay_after_delivery_days": gettext_lazy("Days between delivery and the invitation."),
+            "send_window_start": gettext_lazy("In the customer's time zone."),
+            "customer_cooldown_days": gettext_lazy(
+                "At most one invitation per customer in this many days."
+            ),
+            "invitation_valid_days": gettext_lazy("How long the link takes answers."),
+            "sample_percent": gettext_lazy("Share of delivered orders invited (0–100)."),
         }
 
 
@@ -87,10 +109,10 @@ def draft_policy(live: InvitationPolicy) -> InvitationPolicy:
 
 class PeriodForm(forms.Form):
     period_start = forms.DateField(
-        label="Delivered from", widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Delivered from"), widget=forms.DateInput(attrs={"type": "date"})
     )
     period_end = forms.DateField(
-        label="Delivered until", widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Delivered until"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     @staticmethod
@@ -103,12 +125,15 @@ class PeriodForm(forms.Form):
         start, end = data.get("period_start"), data.get("period_end")
         if start and end:
             if end < start:
-                self.add_error("period_end", "The period must end on or after its first day.")
+                self.add_error("period_end", _("The period must end on or after its first day."))
             elif (end - start).days + 1 > SIMULATION_MAX_DAYS:
                 self.add_error(
                     "period_end",
-                    f"Choose at most {SIMULATION_MAX_DAYS} days here; "
-                    "`manage.py simulate_policy` replays any period.",
+                    _(
+                        "Choose at most %(days)d days here; "
+                        "`manage.py simulate_policy` replays any period."
+                    )
+                    % {"days": SIMULATION_MAX_DAYS},
                 )
         return data
 
@@ -117,18 +142,18 @@ class AssignForm(forms.Form):
     assignee = forms.ModelChoiceField(
         queryset=assignable_users(),
         required=False,
-        empty_label="— nobody —",
-        error_messages={"invalid_choice": "Choose a member of staff from the list."},
+        empty_label=gettext_lazy("— nobody —"),
+        error_messages={"invalid_choice": gettext_lazy("Choose a member of staff from the list.")},
     )
 
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        label="Add a note",
+        label=gettext_lazy("Add a note"),
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={
-            "required": "Write a note first.",
-            "max_length": "Keep the note to %(limit_value)d characters or fewer.",
+            "required": gettext_lazy("Write a note first."),
+            "max_length": gettext_lazy("Keep the note to %(limit_value)d characters or fewer."),
         },
     )

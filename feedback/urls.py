@@ -95,6 +95,7 @@ urlpatterns = [
     *account_urls,
     path("staff/export.csv", staff_dashboard.export_csv, name="export"),
     path("staff/outbox/", staff.outbox, name="outbox"),
+    path("staff/language/", staff.language, name="staff_language"),
     path("staff/contacts/", staff_contacts.contacts, name="contacts"),
     path("staff/contacts/<int:pk>/", staff_contacts.contact_detail, name="contact"),
     path("staff/policy/", staff_policy.policy, name="policy"),

@@ -19,6 +19,8 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import dateformat, timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from feedback import states
 from feedback.models import Invitation, InvitationPolicy, Order, OrderItem, Response
@@ -33,31 +35,46 @@ LATEST_COMMENTS = 10
 PRODUCTS_SHOWN = 50
 
 DEFINITIONS = {
-    "sent": "Invitation emails accepted by the mail server in the period.",
-    "response_rate": "Responses to the invitations sent in the period ÷ those invitations; "
-    "the newest can still be answered while their link is valid.",
-    "csat": "Share of ratings submitted in the period that are 4 or 5 stars.",
-    "average": "Mean star rating (1–5) of the responses submitted in the period.",
-    "distribution": "How many responses submitted in the period gave each star rating.",
-    "nps": "Of the 0-10 answers submitted in the period: % 9–10 minus % 0–6.",
-    "declines": "'No thanks' on invitations sent in the period, per 1,000 sent.",
-    "snoozes": "'Ask me later' on invitations sent in the period, per 1,000 sent.",
-    "stops": "Invitations sent in the period whose customer then stopped all invitations, "
-    "per 1,000 sent.",
-    "suppressed": "Invitations due in the period that a rule kept from being sent, by rule.",
-    "send_failed": "Invitations due in the period that the mail server refused (not delivered).",
-    "send_unknown": "Invitations due in the period whose send was interrupted: delivery "
-    "unknown, never retried automatically; a human should look.",
-    "followups": "Open: the whole contact queue now, the count its page shows. Asked in "
-    "this period: requests made with the responses submitted in the period (and channel "
-    "and product).",
-    "products": "Responses submitted in the period, by product in the order; an order with "
-    f"several products counts for each. Fewer than {SMALL_SAMPLE} answers: a small sample.",
-    "weekly": "Per week (Monday to Sunday): invitations sent and their response rate, and the "
-    "CSAT of the ratings submitted that week. A week cut by the start or the end of the "
-    "period is partial and shows its number of days, e.g. “(3 d)”: fewer days, so fewer "
-    "invitations and answers.",
-    "comments": "The newest comments submitted in the period.",
+    "sent": _("Invitation emails accepted by the mail server in the period."),
+    "response_rate": _(
+        "Responses to the invitations sent in the period ÷ those invitations; "
+        "the newest can still be answered while their link is valid."
+    ),
+    "csat": _("Share of ratings submitted in the period that are 4 or 5 stars."),
+    "average": _("Mean star rating (1–5) of the responses submitted in the period."),
+    "distribution": _("How many responses submitted in the period gave each star rating."),
+    "nps": _("Of the 0-10 answers submitted in the period: % 9–10 minus % 0–6."),
+    "declines": _("'No thanks' on invitations sent in the period, per 1,000 sent."),
+    "snoozes": _("'Ask me later' on invitations sent in the period, per 1,000 sent."),
+    "stops": _(
+        "Invitations sent in the period whose customer then stopped all invitations, "
+        "per 1,000 sent."
+    ),
+    "suppressed": _("Invitations due in the period that a rule kept from being sent, by rule."),
+    "send_failed": _("Invitations due in the period that the mail server refused (not delivered)."),
+    "send_unknown": _(
+        "Invitations due in the period whose send was interrupted: delivery "
+        "unknown, never retried automatically; a human should look."
+    ),
+    "followups": _(
+        "Open: the whole contact queue now, the count its page shows. Asked in "
+        "this period: requests made with the responses submitted in the period (and channel "
+        "and product)."
+    ),
+    "products": format_lazy(
+        _(
+            "Responses submitted in the period, by product in the order; an order with "
+            "several products counts for each. Fewer than {small} answers: a small sample."
+        ),
+        small=SMALL_SAMPLE,
+    ),
+    "weekly": _(
+        "Per week (Monday to Sunday): invitations sent and their response rate, and the "
+        "CSAT of the ratings submitted that week. A week cut by the start or the end of the "
+        "period is partial and shows its number of days, e.g. “(3 d)”: fewer days, so fewer "
+        "invitations and answers."
+    ),
+    "comments": _("The newest comments submitted in the period."),
 }
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from feedback.models import Invitation, Order, SuppressionReason
 from feedback.rules import Facts, PolicyRules, decide, send_time
@@ -202,21 +203,25 @@ def comparison(live: SimulationResult, draft: SimulationResult) -> list[Row]:
         return Row(label, live_value, draft_value, _signed(draft_value, live_value))
 
     rows = [
-        count_row("orders delivered in the period", live.orders, draft.orders),
-        count_row("invitations that would be sent", live.would_send, draft.would_send),
-        count_row("suppressed", live.suppressed_total, draft.suppressed_total),
+        count_row(_("orders delivered in the period"), live.orders, draft.orders),
+        count_row(_("invitations that would be sent"), live.would_send, draft.would_send),
+        count_row(_("suppressed"), live.suppressed_total, draft.suppressed_total),
     ]
     for reason in SuppressionReason:
         live_n, draft_n = live.suppressed[reason.value], draft.suppressed[reason.value]
         if live_n or draft_n:
-            rows.append(count_row(f"  suppressed: {reason.label}", live_n, draft_n))
+            rows.append(
+                count_row(
+                    "  " + _("suppressed: %(reason)s") % {"reason": reason.label}, live_n, draft_n
+                )
+            )
     live_peak, draft_peak = live.peak_day, draft.peak_day
     rows += [
-        count_row("peak sends in one day", _peak_count(live_peak), _peak_count(draft_peak)),
-        Row("peak day", _peak_day(live_peak), _peak_day(draft_peak), ""),
-        count_row("customers invited", live.customers_invited, draft.customers_invited),
+        count_row(_("peak sends in one day"), _peak_count(live_peak), _peak_count(draft_peak)),
+        Row(_("peak day"), _peak_day(live_peak), _peak_day(draft_peak), ""),
+        count_row(_("customers invited"), live.customers_invited, draft.customers_invited),
         count_row(
-            "most invitations to one customer", live.max_per_customer, draft.max_per_customer
+            _("most invitations to one customer"), live.max_per_customer, draft.max_per_customer
         ),
     ]
     return rows

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from feedback.models import FollowUp, FollowUpNote
 from feedback.selectors.contacts import assignable_users
@@ -32,7 +33,9 @@ def followup_assign(
 ) -> bool:
     """Give the follow-up to a staff member (or to nobody). Returns whether it changed."""
     if assignee is not None and not assignable_users().filter(pk=assignee.pk).exists():
-        raise FollowUpRefused(f"{assignee.get_username()} is not a member of staff.")
+        raise FollowUpRefused(
+            _("%(name)s is not a member of staff.") % {"name": assignee.get_username()}
+        )
     locked = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
     if locked.assignee_id == (assignee.pk if assignee else None):
         return False
@@ -47,9 +50,12 @@ def followup_add_note(*, follow_up: FollowUp, author: AbstractBaseUser, text: st
     """Append a note; notes are never edited or removed."""
     text = text.strip()
     if not text:
-        raise FollowUpRefused("Write a note first.")
+        raise FollowUpRefused(_("Write a note first."))
     if len(text) > NOTE_MAX_LENGTH:
-        raise FollowUpRefused(f"Keep the note to {NOTE_MAX_LENGTH} characters or fewer.")
+        raise FollowUpRefused(
+            _("Keep the note to %(limit_value)d characters or fewer.")
+            % {"limit_value": NOTE_MAX_LENGTH}
+        )
     return _log(follow_up, author, text)
 
 

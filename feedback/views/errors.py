@@ -36,27 +36,33 @@ CUSTOMER_TEXTS = {
 }
 STAFF_TEXTS = {
     "bad_request": (
-        "Bad request",
-        "The portal could not read this request. Go back and try again.",
+        _("Bad request"),
+        _("The portal could not read this request. Go back and try again."),
     ),
     "forbidden": (
-        "You may not open this page",
-        "Your account does not have the permission this page needs. If you need it, ask an "
-        "administrator of the portal.",
+        _("You may not open this page"),
+        _(
+            "Your account does not have the permission this page needs. If you need it, ask an "
+            "administrator of the portal."
+        ),
     ),
     "expired": (
-        "This page has expired",
-        "Nothing was saved. Go back, reload the page and send the form again.",
+        _("This page has expired"),
+        _("Nothing was saved. Go back, reload the page and send the form again."),
     ),
     "not_found": (
-        "Page not found",
-        "There is no page at this address: the link may be incomplete, or what it showed "
-        "may have been removed.",
+        _("Page not found"),
+        _(
+            "There is no page at this address: the link may be incomplete, or what it showed "
+            "may have been removed."
+        ),
     ),
     "server_error": (
-        "Something went wrong on our side",
-        "The error was logged. Try again in a few minutes; if it keeps happening, tell "
-        "whoever runs the portal.",
+        _("Something went wrong on our side"),
+        _(
+            "The error was logged. Try again in a few minutes; if it keeps happening, tell "
+            "whoever runs the portal."
+        ),
     ),
 }
 

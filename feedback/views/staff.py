@@ -4,12 +4,18 @@ from collections.abc import Callable
 from functools import wraps
 
 from csp.decorators import csp_update
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from feedback.mail import outbox_messages
+from feedback.models import StaffPreference
 
 View = Callable[..., HttpResponse]
 
@@ -29,9 +35,17 @@ def _staff_page(view: View, permission: str) -> View:
         user = request.user
         if not (user.is_active and user.is_staff and user.has_perm(permission)):
             raise PermissionDenied
+        activate_staff_language(user)
         return view(request, *args, **kwargs)
 
     return login_required(checked)
+
+
+def activate_staff_language(user: AbstractBaseUser) -> None:
+    """Staff pages speak the language the staff member chose; until then, the request's."""
+    preference = StaffPreference.objects.filter(user=user).first()
+    if preference is not None:
+        translation.activate(preference.language)
 
 
 def staff_view(view: View) -> View:
@@ -67,3 +81,16 @@ def outbox(request: HttpRequest) -> HttpResponse:
     """The demo's local outbox (EMAIL_URL unset): what customers would have received."""
     context = {"messages_sent": outbox_messages()}
     return render(request, "feedback/staff/outbox.html", context)
+
+
+@require_POST
+@staff_view
+def language(request: HttpRequest) -> HttpResponse:
+    """Remember the staff member's language for the staff pages, then go back."""
+    chosen = request.POST.get("language", "")
+    if chosen in dict(settings.LANGUAGES):
+        StaffPreference.objects.update_or_create(user=request.user, defaults={"language": chosen})
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = "feedback:dashboard"
+    return redirect(back)

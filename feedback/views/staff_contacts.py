@@ -8,6 +8,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from feedback.models import FollowUp
@@ -18,7 +20,11 @@ from feedback.views.staff import staff_view
 
 # Working the queue (assign, note, resolve, reopen): the "Staff" and "Ops" roles.
 WORK_PERMISSION = "feedback.work_followup"
-STATUSES = {"open": "Open", "resolved": "Resolved", "all": "All"}
+STATUSES = {
+    "open": gettext_lazy("Open"),
+    "resolved": gettext_lazy("Resolved"),
+    "all": gettext_lazy("All"),
+}
 PER_PAGE = 50
 
 
@@ -46,7 +52,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = contact_reads.contact_detail(pk)
     if follow_up is None:
-        raise Http404("No such contact request.")
+        raise Http404(_("No such contact request."))
     forms = {
         "assign_form": AssignForm(initial={"assignee": follow_up.assignee_id}),
         "note_form": NoteForm(),
@@ -56,7 +62,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
             raise PermissionDenied
         action = ACTIONS.get(request.POST.get("action", ""))
         if action is None:
-            messages.error(request, "Unknown action: nothing was changed.")
+            messages.error(request, _("Unknown action: nothing was changed."))
             return _back(follow_up)
         invalid = action(request, follow_up)
         if invalid is None:
@@ -85,10 +91,10 @@ def _assign(request: HttpRequest, follow_up: FollowUp) -> dict | None:
         form.add_error("assignee", str(refused))
         return {"assign_form": form}
     if changed:
-        who = assignee.get_username() if assignee else "nobody"
-        messages.success(request, f"Assigned to {who}.")
+        who = assignee.get_username() if assignee else _("nobody")
+        messages.success(request, _("Assigned to %(who)s.") % {"who": who})
     else:
-        messages.info(request, "The assignee was already that: nothing changed.")
+        messages.info(request, _("The assignee was already that: nothing changed."))
     return None
 
 
@@ -103,22 +109,22 @@ def _note(request: HttpRequest, follow_up: FollowUp) -> dict | None:
     except services.FollowUpRefused as refused:
         form.add_error("text", str(refused))
         return {"note_form": form}
-    messages.success(request, "Note added.")
+    messages.success(request, _("Note added."))
     return None
 
 
 def _resolve(request: HttpRequest, follow_up: FollowUp) -> None:
     if services.followup_resolve(follow_up=follow_up, by=request.user):
-        messages.success(request, "Marked resolved.")
+        messages.success(request, _("Marked resolved."))
     else:
-        messages.info(request, "It was already resolved.")
+        messages.info(request, _("It was already resolved."))
 
 
 def _reopen(request: HttpRequest, follow_up: FollowUp) -> None:
     if services.followup_reopen(follow_up=follow_up, by=request.user):
-        messages.success(request, "Reopened.")
+        messages.success(request, _("Reopened."))
     else:
-        messages.info(request, "It was already open.")
+        messages.info(request, _("It was already open."))
 
 
 ACTIONS: dict[str, Action] = {

@@ -6,37 +6,41 @@ from django import forms
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from feedback import exports
 from feedback.selectors import dashboard
 from feedback.views.staff import staff_view
 
 PERIODS = [
-    ("7", "Last 7 days"),
-    ("30", "Last 30 days"),
-    ("90", "Last 90 days"),
-    ("365", "Last 365 days"),
-    ("custom", "Custom range"),
+    ("7", gettext_lazy("Last 7 days")),
+    ("30", gettext_lazy("Last 30 days")),
+    ("90", gettext_lazy("Last 90 days")),
+    ("365", gettext_lazy("Last 365 days")),
+    ("custom", gettext_lazy("Custom range")),
 ]
 DEFAULT_PERIOD = "30"
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class DashboardFilterForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIODS, required=False)
+    period = forms.ChoiceField(label=gettext_lazy("Period"), choices=PERIODS, required=False)
     start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
-        label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("To (inclusive)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
-    channel = forms.ChoiceField(label="Channel / store", required=False)
-    sku = forms.CharField(label="Product (SKU)", required=False, max_length=100)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel / store"), required=False)
+    sku = forms.CharField(label=gettext_lazy("Product (SKU)"), required=False, max_length=100)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         channels = dashboard.channel_choices()
-        self.fields["channel"].choices = [("", "All channels")] + [(c, c) for c in channels]
+        self.fields["channel"].choices = [("", _("All channels"))] + [(c, c) for c in channels]
 
     def clean(self) -> dict[str, object]:
         data = super().clean()
@@ -46,15 +50,19 @@ class DashboardFilterForm(forms.Form):
         if data.get("period") != "custom":
             return data
         if not start:
-            self.add_error("start", "Give the first day of the custom range.")
+            self.add_error("start", _("Give the first day of the custom range."))
         if not end:
-            self.add_error("end", "Give the last day of the custom range.")
+            self.add_error("end", _("Give the last day of the custom range."))
         for name in ("start", "end"):
             day = data.get(name)
             if day and not EARLIEST <= day <= LATEST:
-                self.add_error(name, f"Choose a day between {EARLIEST} and {LATEST}.")
+                self.add_error(
+                    name,
+                    _("Choose a day between %(first)s and %(last)s.")
+                    % {"first": EARLIEST, "last": LATEST},
+                )
         if start and end and start > end:
-            self.add_error("end", "The last day must not be before the first day.")
+            self.add_error("end", _("The last day must not be before the first day."))
         return data
 
     def chosen_period(self) -> str:
@@ -79,9 +87,9 @@ class DashboardFilterForm(forms.Form):
         """The period's name, its first and last day, and how many days it covers."""
         first, last = dashboard.period_days(filters.start, filters.end)
         days = (last - first).days + 1
-        covers = f"{days} day{'s' * (days != 1)}"
+        covers = ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
         if first <= timezone.localdate(now) <= last:
-            covers += ", today until now"
+            covers = _("%(days)s, today until now") % {"days": covers}
         label = dict(PERIODS)[self.chosen_period()]
         return f"{label}: {dashboard.day_range(first, last)} ({covers})"
 

@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from feedback import services
@@ -68,7 +70,7 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST, instance=InvitationPolicy.objects.get(pk=live.pk))
     if loaded is None:
         form.is_valid()
-        form.add_error(None, "This form is incomplete: open the editor again.")
+        form.add_error(None, _("This form is incomplete: open the editor again."))
         return _edit_page(request, form, live, loaded=policy_snapshot(live), status=400)
     if not form.is_valid():
         return _edit_page(request, form, live, loaded=loaded, status=400)
@@ -79,10 +81,18 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
     except PolicyChangedMeanwhile:
         return _conflict_page(request, edited=form.instance, loaded=loaded)
     if version is None:
-        messages.info(request, "Nothing changed: the policy is as it was.")
+        messages.info(request, _("Nothing changed: the policy is as it was."))
     else:
         count = len(version.changes)
-        messages.success(request, f"Policy saved: {count} change{'s' * (count != 1)} recorded.")
+        messages.success(
+            request,
+            ngettext(
+                "Policy saved: %(count)d change recorded.",
+                "Policy saved: %(count)d changes recorded.",
+                count,
+            )
+            % {"count": count},
+        )
     return redirect("feedback:policy")
 
 

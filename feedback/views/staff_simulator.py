@@ -9,6 +9,7 @@ from datetime import date
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from feedback.models import InvitationPolicy
 from feedback.policy_words import describe_changes
@@ -92,9 +93,12 @@ def simulate(request: HttpRequest) -> HttpResponse:
     if orders > PAGE_MAX_ORDERS:
         period_form.add_error(
             None,
-            f"{orders:,} orders were delivered in this period; this page replays up to "
-            f"{PAGE_MAX_ORDERS:,} at a time. Choose a shorter period, or run "
-            f"`manage.py simulate_policy`, which has no limit.",
+            _(
+                "%(orders)s orders were delivered in this period; this page replays up to "
+                "%(limit)s at a time. Choose a shorter period, or run "
+                "`manage.py simulate_policy`, which has no limit."
+            )
+            % {"orders": f"{orders:,}", "limit": f"{PAGE_MAX_ORDERS:,}"},
         )
         return render(request, "feedback/staff/simulate.html", context, status=400)
     live_result, draft_result = simulate_many(
