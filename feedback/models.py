@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -399,6 +400,85 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"suppressed address ({self.reason}, {self.source})"
+
+
+class DeliveryEvent(models.Model):
+    """What happened to a message after it left: delivered, bounced, complained, ...
+    One row per event, whatever brought the news (the SMTP reply, a bounce message, an abuse
+    report, a provider's webhook); the brake and the deliverability panel count these."""
+
+    class Kind(models.TextChoices):
+        DELIVERED = "delivered", _("delivered")
+        HARD_BOUNCE = "hard_bounce", _("hard bounce")
+        SOFT_BOUNCE = "soft_bounce", _("soft bounce")
+        COMPLAINT = "complaint", _("spam complaint")
+        UNSUBSCRIBE = "unsubscribe", _("unsubscribed")
+
+    class Source(models.TextChoices):
+        SMTP = "smtp", _("SMTP reply")
+        DSN = "dsn", _("bounce message (DSN)")
+        PROVIDER = "provider", _("provider event")
+        COMPLAINT = "complaint", _("abuse report (ARF)")
+        MAILTO = "mailto", _("unsubscribe by email")
+
+    email_log = models.ForeignKey(
+        EmailLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    # The receiving domain (gmail.com, ...): the panel's per-domain rates; never the address.
+    recipient_domain = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.source}) at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class InboundMessage(models.Model):
+    """A message that came back by mail (bounce, complaint, unsubscribe, reply, anything):
+    stored whole before anything reads it, so nothing is ever lost, and shown to staff."""
+
+    class Kind(models.TextChoices):
+        PENDING = "pending", _("not yet read")
+        BOUNCE = "bounce", _("bounce (delivery status notification)")
+        COMPLAINT = "complaint", _("abuse complaint")
+        UNSUBSCRIBE = "unsubscribe", _("unsubscribe request")
+        REPLY = "reply", _("customer reply")
+        FORGED = "forged", _("signed address did not verify")
+        OTHER = "other", _("other: for staff to read")
+
+    class Channel(models.TextChoices):
+        PIPE = "pipe", _("mail server pipe (receive_mail)")
+        WEBHOOK = "webhook", _("provider inbound webhook")
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # The envelope recipient when the mail server passes it, else the To header.
+    recipient = models.CharField(max_length=320, blank=True)
+    sender = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PENDING)
+    # What reading it concluded (or why it could not), in words for staff.
+    note = models.TextField(blank=True)
+    raw = models.BinaryField()
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound"
+    )
+    email_log = models.ForeignKey(
+        EmailLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        sender = self.sender or "unknown"
+        return f"{self.kind} message from {sender} at {self.received_at:%Y-%m-%d %H:%M}"
 
 
 class DailySendCount(models.Model):
