@@ -1,0 +1,88 @@
+"""The shop webhooks over real HTTP on PostgreSQL: a platform that sends the same delivery
+several times at once (it does, when our answer is slow) still gets it applied once."""
+
+import threading
+import uuid
+
+import pytest
+import requests
+
+from feedback.models import Invitation, Order, ShopWebhook
+from tests.shop_webhooks import (
+    SHOPIFY_SECRET,
+    WOOCOMMERCE_SECRET,
+    body_of,
+    fixture,
+    shopify_headers,
+    woocommerce_headers,
+)
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("all_day_window"),
+]
+AT_ONCE = 6
+
+
+@pytest.fixture(autouse=True)
+def secrets(settings: object) -> None:
+    settings.SHOPIFY_WEBHOOK_SECRET = SHOPIFY_SECRET
+    settings.WOOCOMMERCE_WEBHOOK_SECRET = WOOCOMMERCE_SECRET
+
+
+def post_at_once(url: str, body: bytes, headers: dict) -> list[int]:
+    """The same request from AT_ONCE threads released together; their status codes."""
+    start = threading.Barrier(AT_ONCE)
+    codes: list[int] = []
+
+    def send() -> None:
+        start.wait()
+        response = requests.post(
+            url, data=body, headers={**headers, "Content-Type": "application/json"}, timeout=30
+        )
+        codes.append(response.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(AT_ONCE)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+def test_shopify_deliveries_sent_many_times_at_once_apply_once(live_server: object) -> None:
+    url = f"{live_server.url}/webhooks/shopify"
+    order = body_of(fixture("shopify/orders-create.json"))
+    event = body_of(fixture("shopify/fulfillment_events-create.json"))
+
+    created = post_at_once(url, order, shopify_headers("orders/create", order, "wh-a", None))
+    delivered = post_at_once(
+        url, event, shopify_headers("fulfillment_events/create", event, "wh-b", None)
+    )
+
+    assert created == [200] * AT_ONCE
+    assert delivered == [200] * AT_ONCE
+    assert Order.objects.get().external_id == "1001"
+    assert Invitation.objects.get().state == Invitation.State.SCHEDULED
+    assert ShopWebhook.objects.count() == 2
+
+
+def test_a_woocommerce_completion_over_http_gives_one_invitation(live_server: object) -> None:
+    url = f"{live_server.url}/webhooks/woocommerce"
+    body = body_of(fixture("woocommerce/order-completed.json"))
+    delivery = uuid.uuid4().hex
+
+    codes = post_at_once(url, body, woocommerce_headers("order.updated", body, delivery, None))
+    ping = requests.post(url, data=b"webhook_id=3", timeout=30)
+    forged = requests.post(
+        url,
+        data=body,
+        headers=woocommerce_headers("order.updated", body, "other", "Zm9yZ2Vk"),
+        timeout=30,
+    )
+
+    assert codes == [200] * AT_ONCE
+    assert (ping.status_code, forged.status_code) == (200, 401)
+    assert Invitation.objects.get().order.external_id == "4750"
+    assert ShopWebhook.objects.get().delivery_id == delivery
