@@ -1,21 +1,26 @@
-"""The shop webhooks over real HTTP on PostgreSQL: a platform that sends the same delivery
-several times at once (it does, when our answer is slow) still gets it applied once."""
+"""The shop webhooks on PostgreSQL: over real HTTP, a platform that sends the same delivery
+several times at once (it does, when our answer is slow) still gets it applied once; and
+what the webhooks kept goes with a customer's erasure."""
 
 import threading
 import uuid
 
 import pytest
 import requests
+from django.test import Client
 
-from feedback.models import Invitation, Order, ShopWebhook
+from feedback.models import Customer, Invitation, Order, ShopWebhook
+from feedback.services.privacy import customer_erase, customer_export
 from tests.shop_webhooks import (
     SHOPIFY_SECRET,
     WOOCOMMERCE_SECRET,
     body_of,
     fixture,
     shopify_headers,
+    shopify_post,
     woocommerce_headers,
 )
+from tests.test_privacy import places_holding
 
 pytestmark = [
     pytest.mark.integration,
@@ -86,3 +91,25 @@ def test_a_woocommerce_completion_over_http_gives_one_invitation(live_server: ob
     assert (ping.status_code, forged.status_code) == (200, 401)
     assert Invitation.objects.get().order.external_id == "4750"
     assert ShopWebhook.objects.get().delivery_id == delivery
+
+
+def test_erasure_removes_what_the_webhooks_kept(client: Client) -> None:
+    order = fixture("shopify/orders-create.json")
+    shopify_post(client, "orders/create", order)
+    shopify_post(
+        client, "fulfillment_events/create", fixture("shopify/fulfillment_events-create.json")
+    )
+    # A later update the portal refused, kept with its body.
+    assert shopify_post(client, "orders/updated", {**order, "line_items": []}).status_code == 422
+    ana = Customer.objects.get(email="ana@example.com")
+    exported = customer_export(customer=ana, performed_by=None)
+    assert [row["platform_order_id"] for row in exported["platform_orders"]] == ["5940139491234"]
+    assert [row["reason"] for row in exported["refused_shop_webhooks"]] == [
+        "at least one item is required"
+    ]
+
+    customer_erase(customer=ana, performed_by=None)
+
+    for value in ("ana@example.com", "López", "5940139491234", "Fuencarral"):
+        assert places_holding(value) == [], value
+    assert [webhook.order_external_id for webhook in ShopWebhook.objects.all()] == ["", ""]
