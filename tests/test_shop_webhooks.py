@@ -448,3 +448,12 @@ def test_staff_see_a_refused_delivery_in_the_admin_but_cannot_change_it(client: 
     assert client.get("/admin/feedback/shopwebhook/add/").status_code == 403
     client.post(f"/admin/feedback/shopwebhook/{kept.pk}/delete/", {"post": "yes"})
     assert ShopWebhook.objects.filter(pk=kept.pk).exists()
+
+
+def test_a_body_over_the_limit_is_413_and_stores_nothing(client: Client, settings: object) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = shopify_post(client, "orders/create", fixture(SHOPIFY_ORDER))
+
+    assert response.status_code == 413
+    assert nothing_stored()

@@ -3,14 +3,18 @@ several times at once (it does, when our answer is slow) still gets it applied o
 what the webhooks kept goes with a customer's erasure."""
 
 import threading
+import time
 import uuid
+from io import StringIO
 
 import pytest
 import requests
+from django.core.management import call_command
 from django.test import Client
 
 from feedback.models import Customer, Invitation, Order, ShopWebhook
 from feedback.services.privacy import customer_erase, customer_export
+from tests.conftest import WorkerProcess, process_logs, wait_for
 from tests.shop_webhooks import (
     SHOPIFY_SECRET,
     WOOCOMMERCE_SECRET,
@@ -20,6 +24,7 @@ from tests.shop_webhooks import (
     shopify_post,
     woocommerce_headers,
 )
+from tests.smtp import SmtpSink
 from tests.test_privacy import places_holding
 
 pytestmark = [
@@ -113,3 +118,23 @@ def test_erasure_removes_what_the_webhooks_kept(client: Client) -> None:
     for value in ("ana@example.com", "López", "5940139491234", "Fuencarral"):
         assert places_holding(value) == [], value
     assert [webhook.order_external_id for webhook in ShopWebhook.objects.all()] == ["", ""]
+
+
+def test_a_shopify_customer_gets_one_invitation_in_their_language(
+    client: Client, smtp: SmtpSink, celery_worker_process: WorkerProcess
+) -> None:
+    order = fixture("shopify/orders-create.json")
+    event = fixture("shopify/fulfillment_events-create.json")
+    shopify_post(client, "orders/create", order)
+    shopify_post(client, "fulfillment_events/create", event, webhook_id="wh-e")
+    shopify_post(client, "fulfillment_events/create", event, webhook_id="wh-e")
+    shopify_post(client, "fulfillments/update", fixture("shopify/fulfillments-update.json"))
+
+    call_command("dispatch_invitations", "--queue", stdout=StringIO())
+
+    assert wait_for(lambda: smtp.count() >= 1), process_logs(celery_worker_process)
+    call_command("dispatch_invitations", "--queue", stdout=StringIO())
+    time.sleep(2)  # time for a second message, were there one
+    [message] = smtp.to("ana@example.com")
+    # Spanish (customer_locale "es"), about the order number Ana knows.
+    assert message["Subject"] == "¿Qué tal tu pedido 1001?"
