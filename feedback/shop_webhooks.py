@@ -89,7 +89,7 @@ def signature_valid(*, secret: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace"))
 
 
-def delivery_id(value: str, *, header: str) -> str:
+def check_delivery_id(value: str, *, header: str) -> str:
     if not value:
         raise PayloadRefused(header, "is required: it is how a replay is told apart")
     if len(value) > MAX_DELIVERY_ID or not value.isprintable():

@@ -56,7 +56,7 @@ def _signed(request: HttpRequest, platform: Platform, body: bytes) -> JsonRespon
     topic = request.headers.get(platform.topic_header, "")
     delivery_id = request.headers.get(platform.delivery_header, "").strip()
     try:
-        shop_webhooks.delivery_id(delivery_id, header=platform.delivery_header)
+        shop_webhooks.check_delivery_id(delivery_id, header=platform.delivery_header)
         change = platform.change(topic, shop_webhooks.json_object(body))
         webhook = shop_webhook_accept(
             platform=platform.name, delivery_id=delivery_id, topic=topic, change=change
