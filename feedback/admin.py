@@ -28,6 +28,7 @@ from feedback.models import (
     PolicyVersion,
     PrivacyAudit,
     Response,
+    ShopWebhook,
 )
 from feedback.services import api_tokens, privacy
 
@@ -348,3 +349,32 @@ class PrivacyAuditAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["performed_at", "action", "customer_id", "performed_by"]
     list_filter = ["action"]
     search_fields = ["customer_id"]
+
+
+@admin.register(ShopWebhook)
+class ShopWebhookAdmin(ReadOnly, admin.ModelAdmin):
+    """What Shopify and WooCommerce sent: a refused delivery with its reason and body."""
+
+    list_display = [
+        "received_at",
+        "platform",
+        "topic",
+        "outcome",
+        "order_external_id",
+        "field",
+        "reason",
+    ]
+    list_filter = ["outcome", "platform", "topic"]
+    search_fields = ["delivery_id", "order_external_id"]
+    date_hierarchy = "received_at"
+    readonly_fields = fields = [
+        "received_at",
+        "platform",
+        "topic",
+        "delivery_id",
+        "outcome",
+        "order_external_id",
+        "field",
+        "reason",
+        "payload",
+    ]

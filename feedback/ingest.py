@@ -82,8 +82,10 @@ class OrderRecord:
     placed_at: datetime  # aware
     delivered_at: datetime | None  # aware
     items: tuple[ItemRecord, ...]
-    locale: str
-    time_zone: str
+    # None: not stated (the shop platforms' webhooks may not know them): a known
+    # customer's stays as it is, a new customer gets the site's language and UTC.
+    locale: str | None
+    time_zone: str | None
     # Customer.Consent value ("given" / "not_given"), or None: leave as is (new: unknown).
     consent: str | None
     channel: str = ""

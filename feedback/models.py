@@ -549,3 +549,67 @@ class StaffPreference(models.Model):
     def language_of(cls, user: object) -> str | None:
         """The language the staff member chose, or None if they have not chosen one."""
         return cls.objects.filter(user=user).values_list("language", flat=True).first()
+
+
+class ShopPlatform(models.TextChoices):
+    SHOPIFY = "shopify", "Shopify"
+    WOOCOMMERCE = "woocommerce", "WooCommerce"
+
+
+class ShopWebhook(models.Model):
+    """One webhook delivery from a shop platform (feedback.shop_webhooks), kept for staff.
+
+    An accepted delivery's id is unique per platform: a replay of it changes nothing. A
+    refused one (a payload that cannot be mapped) keeps its reason and its body, so that
+    staff can see what the platform sent; the platform retries it, and each retry is kept.
+    """
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        IGNORED = "ignored", _("ignored: nothing to do")
+        REFUSED = "refused", _("refused: cannot be mapped")
+
+    platform = models.CharField(max_length=20, choices=ShopPlatform.choices)
+    delivery_id = models.CharField(max_length=100, help_text="The platform's webhook id.")
+    topic = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    # The order it concerns, as our order id, where it is known.
+    order_external_id = models.CharField("order id", max_length=100, blank=True)
+    field = models.CharField(max_length=200, blank=True, help_text="The field refused.")
+    reason = models.TextField(blank=True)
+    # Only a refused delivery's body is kept: it holds a customer's personal data.
+    payload = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "shop webhook"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "delivery_id"],
+                condition=~Q(outcome="refused"),
+                name="shopwebhook_delivery_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["received_at"], name="shopwebhook_received_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.topic} {self.delivery_id} ({self.outcome})"
+
+
+class PlatformOrder(models.Model):
+    """Which of our orders a shop platform's order id is: a Shopify fulfilment names its
+    order by Shopify's id only, while our order id is the number the customer knows."""
+
+    platform = models.CharField(max_length=20, choices=ShopPlatform.choices)
+    platform_order_id = models.CharField(max_length=100)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="platform_ids")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "platform_order_id"], name="platformorder_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} order {self.platform_order_id}"

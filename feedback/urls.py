@@ -6,6 +6,7 @@ from feedback.staff_forms import StaffPasswordResetForm
 from feedback.views import (
     public,
     shop,
+    shop_webhooks,
     staff,
     staff_contacts,
     staff_dashboard,
@@ -93,6 +94,8 @@ urlpatterns = [
     path("f/<str:token>/stop/", public.stop, name="stop"),
     path("f/<str:token>/resume/", public.resume, name="resume"),
     path("shop/logo", shop.logo, name="shop_logo"),
+    path("webhooks/shopify", shop_webhooks.shopify, name="webhook_shopify"),
+    path("webhooks/woocommerce", shop_webhooks.woocommerce, name="webhook_woocommerce"),
     path("staff/", staff_dashboard.dashboard_page, name="dashboard"),
     *account_urls,
     path("staff/export.csv", staff_dashboard.export_csv, name="export"),

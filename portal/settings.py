@@ -271,6 +271,10 @@ API_RATE_WINDOW_SECONDS = env.int("API_RATE_WINDOW_SECONDS", default=60)
 API_RATE_PER_TOKEN = env.int("API_RATE_PER_TOKEN", default=600)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES + 1)
+# Shop platforms' webhooks in (/webhooks/shopify, /webhooks/woocommerce): each platform's
+# shared secret signs its deliveries. Unset: that platform's endpoint is off (404).
+SHOPIFY_WEBHOOK_SECRET = env("SHOPIFY_WEBHOOK_SECRET", default="")
+WOOCOMMERCE_WEBHOOK_SECRET = env("WOOCOMMERCE_WEBHOOK_SECRET", default="")
 # How long a customer may change their answer from the same link.
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 

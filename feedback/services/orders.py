@@ -8,7 +8,8 @@ Rules a sender can rely on:
 - a customer's name, locale, time zone and consent come from their newest order (by
   placed_at, then order id): a row for an older order never overwrites them, so
   re-sending a file changes nothing even when a customer's details changed over time;
-- consent None leaves a known customer's consent as it is (new customers: unknown);
+- consent None leaves a known customer's consent as it is (new customers: unknown), and
+  so do locale and time zone None (new customers: the site's language, UTC);
 - delivered_at None never "un-delivers" an order, and an empty channel keeps the stored
   one; a record placed after its order's recorded delivery is refused (OrdersRefused);
 - items are replaced only when they differ from the stored ones;
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -145,8 +147,8 @@ def _new_customer(record: OrderRecord, now: datetime) -> Customer:
     return Customer(
         email=record.customer_email,
         name=record.customer_name,
-        locale=record.locale,
-        time_zone=record.time_zone,
+        locale=record.locale or settings.LANGUAGE_CODE,
+        time_zone=record.time_zone or "UTC",
         consent=record.consent or Customer.Consent.UNKNOWN,
         created_at=now,
         updated_at=now,
@@ -188,8 +190,8 @@ def _older(record: OrderRecord, stored: tuple[datetime, str] | None) -> bool:
 def _apply_customer(customer: Customer, record: OrderRecord) -> bool:
     wanted = {
         "name": record.customer_name,
-        "locale": record.locale,
-        "time_zone": record.time_zone,
+        "locale": record.locale or customer.locale,
+        "time_zone": record.time_zone or customer.time_zone,
         "consent": record.consent or customer.consent,
     }
     return _assign(customer, wanted)

@@ -14,7 +14,10 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
   who did what when, its text replaced;
 - invitation links stop working (token hash and nonce removed), email logs lose the
   address and any server error text;
-- the admin's own history (LogEntry) loses the customer's and orders' names.
+- the admin's own history (LogEntry) loses the customer's and orders' names;
+- from the shop platforms' webhooks: the link from the platform's order ids to the
+  orders goes, the deliveries lose the order number, and a refused delivery whose body
+  holds the address is deleted (its body is the customer's data, and nothing else).
 
 Both actions are recorded in PrivacyAudit: who, when, which customer id, and nothing else.
 """
@@ -39,8 +42,10 @@ from feedback.models import (
     Invitation,
     Order,
     OrderItem,
+    PlatformOrder,
     PrivacyAudit,
     Response,
+    ShopWebhook,
     Suppression,
 )
 
@@ -92,6 +97,8 @@ EXPORT_FIELDS = {
     "follow_ups": ["id", "response_id", "status", "notes", "created_at", "resolved_at"],
     "follow_up_notes": ["follow_up_id", "text", "created_at"],
     "email_logs": ["invitation_id", "kind", "message_id", "to_email", "created_at", "outcome"],
+    "platform_orders": ["platform", "platform_order_id", "order_id"],
+    "refused_shop_webhooks": ["platform", "topic", "received_at", "field", "reason", "payload"],
 }
 
 
@@ -122,6 +129,8 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
         "follow_ups": follow_ups,
         "follow_up_notes": FollowUpNote.objects.filter(follow_up__in=follow_ups),
         "email_logs": EmailLog.objects.filter(invitation__in=invitations),
+        "platform_orders": PlatformOrder.objects.filter(order__customer=customer),
+        "refused_shop_webhooks": _refused_webhooks_of(customer),
     }
     data: dict[str, Any] = {
         "exported_at": timezone.now(),
@@ -167,7 +176,11 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     follow_ups.update(notes="")
     FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)
     EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
-    order_ids = list(Order.objects.filter(customer=customer).values_list("pk", flat=True))
+    orders = dict(Order.objects.filter(customer=customer).values_list("pk", "external_id"))
+    order_ids = list(orders)
+    PlatformOrder.objects.filter(order_id__in=order_ids).delete()
+    _refused_webhooks_of(customer).delete()
+    ShopWebhook.objects.filter(order_external_id__in=orders.values()).update(order_external_id="")
     Order.objects.filter(pk__in=order_ids).update(
         external_id=Concat(Value(ERASED_ORDER_PREFIX), Cast("pk", models.CharField()))
     )
@@ -184,6 +197,14 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     PrivacyAudit.objects.create(
         action=PrivacyAudit.Action.ERASE, customer_id=customer.pk, performed_by=performed_by
     )
+
+
+def _refused_webhooks_of(customer: Customer) -> models.QuerySet[ShopWebhook]:
+    """Refused deliveries whose body holds the address (few rows: a scan is fine)."""
+    if not customer.email:
+        return ShopWebhook.objects.none()
+    refused = ShopWebhook.objects.filter(outcome=ShopWebhook.Outcome.REFUSED)
+    return refused.filter(payload__icontains=customer.email)
 
 
 def _scrub_admin_history(model: type[models.Model], pks: list[int]) -> None:
