@@ -27,6 +27,7 @@ STAFF_MODULES = [
         "selectors/dashboard.py",
         "selectors/simulator.py",
         "services/contacts.py",
+        "services/webhooks.py",
         "views/staff.py",
         "views/staff_contacts.py",
         "views/staff_dashboard.py",

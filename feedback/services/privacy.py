@@ -14,6 +14,8 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
   who did what when, its text replaced;
 - invitation links stop working (token hash and nonce removed), email logs lose the
   address and any server error text;
+- webhook events about the customer (their outbox rows, with comments or the address)
+  are deleted, with their deliveries and attempts;
 - the admin's own history (LogEntry) loses the customer's and orders' names.
 
 Both actions are recorded in PrivacyAudit: who, when, which customer id, and nothing else.
@@ -42,6 +44,7 @@ from feedback.models import (
     PrivacyAudit,
     Response,
     Suppression,
+    WebhookEvent,
 )
 
 State = Invitation.State
@@ -167,6 +170,9 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     follow_ups.update(notes="")
     FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)
     EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
+    # Webhook events carry their comments (and an unsubscribe its address): they go, with
+    # any delivery not yet made.
+    WebhookEvent.objects.filter(customer=customer).delete()
     order_ids = list(Order.objects.filter(customer=customer).values_list("pk", flat=True))
     Order.objects.filter(pk__in=order_ids).update(
         external_id=Concat(Value(ERASED_ORDER_PREFIX), Cast("pk", models.CharField()))
