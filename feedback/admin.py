@@ -403,9 +403,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> object:
         for endpoint in WebhookEndpoint.objects.filter(active=False, disabled_at__isnull=False):
-            self.message_user(
-                request, f"{endpoint.url}: {endpoint.disabled_reason}", messages.ERROR
-            )
+            notice = _("Webhook endpoint %(url)s is off. %(reason)s")
+            text = notice % {"url": endpoint.url, "reason": endpoint.disabled_reason}
+            self.message_user(request, text, messages.ERROR)
         return super().changelist_view(request, extra_context)
 
     def save_model(
