@@ -132,17 +132,22 @@ def webhook_emit(
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
-    """Hand deliveries to the workers. With the broker down the write that caused them
-    still stands: they are marked for the next sweep, and the caller never sees an error."""
-    from feedback import tasks  # tasks import the services
+    """Hand deliveries to the workers. With the broker away the write that caused them
+    still stands: they are left for the next sweep, and the caller never sees an error."""
+    from feedback.tasks import webhook_deliver  # tasks import the services
 
-    for position, delivery_id in enumerate(delivery_ids):
-        try:
-            tasks.webhook_deliver.apply_async((delivery_id,), retry=False)
-        except Exception as exc:
-            logger.warning("broker unavailable, webhook deliveries left to the sweep: %r", exc)
-            WebhookDelivery.objects.filter(pk__in=delivery_ids[position:]).update(queued_until=None)
-            return
+    sent = 0
+    try:
+        with webhook_deliver.app.connection_for_write() as connection:
+            # One try within the broker's short timeouts (REDIS_TIMEOUT_SECONDS): a
+            # customer's request must not wait seconds for a broker that is away.
+            connection.ensure_connection(max_retries=0)
+            for delivery_id in delivery_ids:
+                webhook_deliver.apply_async((delivery_id,), connection=connection, retry=False)
+                sent += 1
+    except Exception as exc:
+        logger.warning("broker unavailable, webhook deliveries left to the sweep: %r", exc)
+        WebhookDelivery.objects.filter(pk__in=delivery_ids[sent:]).update(queued_until=None)
 
 
 def _iso(moment: datetime | None) -> str | None:
