@@ -195,3 +195,13 @@ def test_a_delivery_page_shows_the_body_and_each_attempt(admin_client: Client) -
     assert page.status_code == 200
     assert "&quot;type&quot;:&quot;response.submitted&quot;" in html
     assert "12" in html and "500" in html
+
+
+def test_an_event_page_shows_its_data_and_deliveries(admin_client: Client) -> None:
+    delivery = given_up_delivery()
+    listing = admin_client.get("/admin/feedback/webhookevent/").content.decode()
+    assert delivery.event.message_id in listing
+    page = admin_client.get(f"/admin/feedback/webhookevent/{delivery.event.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "response_id" in html and "https://crm.shop.example/hook" in html
