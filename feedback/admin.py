@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -12,6 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from feedback import services
 from feedback.admin_import import OrderImportAdminMixin
@@ -29,8 +32,13 @@ from feedback.models import (
     PrivacyAudit,
     Response,
     ShopWebhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookEventType,
 )
-from feedback.services import api_tokens, privacy
+from feedback.services import api_tokens, privacy, webhooks
 
 
 class ReadOnly:
@@ -378,3 +386,198 @@ class ShopWebhookAdmin(ReadOnly, admin.ModelAdmin):
         "reason",
         "payload",
     ]
+
+
+NEW_WEBHOOK_SECRET_SESSION_KEY = "feedback:new-webhook-secret"  # noqa: S105 - a session key name
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        label=gettext_lazy("Events"),
+        choices=WebhookEventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "event_types", "active"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError(_("Give an http:// or https:// URL."))
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["url", "description", "events", "active", "notice", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url", "description"]
+    readonly_fields = ["created_by", "created_at", "failing_since", "disabled_at", "notice"]
+
+    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> list:
+        # The secret is never among them: it is shown once, on the page after "Save".
+        fields = ["url", "description", "event_types", "active"]
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    @admin.display(description=gettext_lazy("events"))
+    def events(self, endpoint: WebhookEndpoint) -> str:
+        return ", ".join(endpoint.event_types)
+
+    @admin.display(description=gettext_lazy("notice"))
+    def notice(self, endpoint: WebhookEndpoint) -> str:
+        return endpoint.disabled_reason
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> object:
+        for endpoint in WebhookEndpoint.objects.filter(active=False, disabled_at__isnull=False):
+            notice = _("Webhook endpoint %(url)s is off. %(reason)s")
+            text = notice % {"url": endpoint.url, "reason": endpoint.disabled_reason}
+            self.message_user(request, text, messages.ERROR)
+        return super().changelist_view(request, extra_context)
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: ModelForm, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        fields = {key: data[key] for key in ("url", "description", "event_types", "active")}
+        if change:
+            webhooks.webhook_endpoint_update(endpoint=obj, **fields)
+            return
+        endpoint = webhooks.webhook_endpoint_create(created_by=request.user, **fields)
+        obj.pk = endpoint.pk
+        # Kept in the server-side session until the page after the redirect shows it once.
+        request.session[NEW_WEBHOOK_SECRET_SESSION_KEY] = {
+            "pk": endpoint.pk,
+            "secret": endpoint.secret,
+        }
+
+    def response_add(
+        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # Post/redirect/get: a reload of the page after must not make a second endpoint.
+        return redirect("admin:feedback_webhookendpoint_created", obj.pk)
+
+    def get_urls(self) -> list:
+        created = self.admin_site.admin_view(self.created_view)
+        return [
+            path("<int:pk>/created/", created, name="feedback_webhookendpoint_created"),
+            *super().get_urls(),
+        ]
+
+    def created_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The new endpoint's signing secret, shown once: a reload finds it gone."""
+        endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+        if not self.has_view_or_change_permission(request, endpoint):
+            raise PermissionDenied
+        kept = request.session.get(NEW_WEBHOOK_SECRET_SESSION_KEY) or {}
+        secret = None
+        if kept.get("pk") == endpoint.pk:
+            secret = request.session.pop(NEW_WEBHOOK_SECRET_SESSION_KEY)["secret"]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Webhook endpoint created"),
+            "opts": self.model._meta,
+            "endpoint": endpoint,
+            "secret": secret,
+        }
+        response = TemplateResponse(request, "admin/feedback/webhookendpoint/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class WebhookAttemptInline(ReadOnly, admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    fields = readonly_fields = ["number", "started_at", "status_code", "duration_ms", "error"]
+    verbose_name_plural = gettext_lazy("attempts")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = [
+        "event_type",
+        "message_id",
+        "endpoint",
+        "state",
+        "attempts",
+        "last_status_code",
+        "last_duration_ms",
+        "short_error",
+        "next_attempt_at",
+        "delivered_at",
+    ]
+    list_filter = ["state", "event__type", "endpoint"]
+    search_fields = ["event__message_id", "endpoint__url"]
+    list_select_related = ["event", "endpoint"]
+    readonly_fields = [
+        "event",
+        "endpoint",
+        "state",
+        "attempts",
+        "attempt_limit",
+        "last_status_code",
+        "last_duration_ms",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
+        "body",
+    ]
+    fields = readonly_fields
+    inlines = [WebhookAttemptInline]
+    actions = ["resend"]
+
+    @admin.display(description=gettext_lazy("event"), ordering="event__type")
+    def event_type(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.type
+
+    @admin.display(description="webhook-id", ordering="event__message_id")
+    def message_id(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.message_id
+
+    @admin.display(description=gettext_lazy("last error"))
+    def short_error(self, delivery: WebhookDelivery) -> str:
+        return delivery.last_error[:80]
+
+    @admin.display(description=gettext_lazy("body sent"))
+    def body(self, delivery: WebhookDelivery) -> str:
+        return format_html("<pre>{}</pre>", webhooks.webhook_body(delivery.event))
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("feedback.change_webhookendpoint")
+
+    @admin.action(
+        description=gettext_lazy("Re-send selected deliveries (same webhook-id)"),
+        permissions=["resend"],
+    )
+    def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
+        selected = list(queryset)
+        queued = webhooks.webhook_deliveries_resend(deliveries=selected)
+        self.message_user(request, _("Queued %(count)d delivery(ies) again.") % {"count": queued})
+        if queued < len(selected):
+            self.message_user(
+                request,
+                _("%(count)d not re-sent: their endpoint is switched off.")
+                % {"count": len(selected) - queued},
+                messages.WARNING,
+            )
+
+
+class WebhookDeliveryInline(ReadOnly, admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    fields = readonly_fields = ["endpoint", "state", "attempts", "last_status_code", "delivered_at"]
+    show_change_link = True
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["type", "message_id", "occurred_at"]
+    list_filter = ["type"]
+    search_fields = ["message_id"]
+    date_hierarchy = "occurred_at"
+    fields = readonly_fields = ["type", "message_id", "occurred_at", "data"]
+    inlines = [WebhookDeliveryInline]

@@ -613,3 +613,124 @@ class PlatformOrder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform} order {self.platform_order_id}"
+
+
+class WebhookEventType(models.TextChoices):
+    RESPONSE_SUBMITTED = "response.submitted", _("a customer answered")
+    RESPONSE_UPDATED = "response.updated", _("a customer changed their answer")
+    CONTACT_REQUESTED = "contact.requested", _("a customer asked to be contacted")
+    CONTACT_REPLIED = "contact.replied", _("a reply in a contact's thread")
+    CONTACT_RESOLVED = "contact.resolved", _("a contact request was resolved")
+    INVITATION_SENT = "invitation.sent", _("an invitation email was sent")
+    CUSTOMER_UNSUBSCRIBED = "customer.unsubscribed", _("a customer stopped all invitations")
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver of our Standard Webhooks, managed in the admin.
+
+    The secret (`whsec_<base64>`) signs every message, so it is stored as it is; the admin
+    shows it once, right after the endpoint is made, and never again."""
+
+    url = models.URLField("URL", max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list, help_text="The event types it receives.")
+    active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The first failed attempt since the last success: failing for WEBHOOK_DISABLE_AFTER_DAYS
+    # disables the endpoint.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "webhook endpoint"
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class WebhookEvent(models.Model):
+    """Something other tools may want to know: the outbox row written in the same
+    transaction as the change it reports. Its `message_id` is the `webhook-id` of every
+    delivery of it, re-sends included, so a receiver recognises a second delivery."""
+
+    message_id = models.CharField(max_length=40, unique=True)
+    type = models.CharField(max_length=40, choices=WebhookEventType.choices)
+    occurred_at = models.DateTimeField()
+    data = models.JSONField()
+    # Whose event it is, so that erasing the customer erases their events too.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: pending until the receiver answers 2xx, or given up after
+    its attempts. Every attempt is a WebhookAttempt row."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed: gave up")
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    # When the next attempt may start; an attempt in progress pushes it past its timeout.
+    next_attempt_at = models.DateTimeField()
+    # Queued for a worker until then: the sweep leaves it alone meanwhile.
+    queued_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Gives up when attempts reaches this; a re-send allows WEBHOOK_MAX_ATTEMPTS more.
+    attempt_limit = models.PositiveIntegerField()
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["event", "endpoint"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            # The sweep reads only pending rows that are due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="pending"),
+                name="webhook_delivery_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint} ({self.state})"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: saved with what the receiver said, or why it said nothing."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}: {self.status_code or self.error}"

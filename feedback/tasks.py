@@ -2,9 +2,12 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from feedback import services
+from feedback.services import webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +28,22 @@ def invitation_send_batch(invitation_ids: list[int]) -> dict:
 
 def enqueue_send_batch(invitation_ids: list[int]) -> None:
     invitation_send_batch.delay_on_commit(invitation_ids)
+
+
+@shared_task(bind=True)
+def webhook_deliver(self: Task, delivery_id: int) -> str:
+    """One attempt at a webhook delivery; a failure within a countdown's reach is retried
+    here with backoff, a longer one by the sweep. Bounded by WEBHOOK_MAX_ATTEMPTS."""
+    delivery = webhooks.webhook_delivery_attempt(delivery_id=delivery_id)
+    if delivery is None:
+        return "skipped"
+    if delivery.state == delivery.State.PENDING and delivery.queued_until is not None:
+        countdown = max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds())
+        raise self.retry(countdown=countdown, max_retries=settings.WEBHOOK_MAX_ATTEMPTS)
+    return delivery.state
+
+
+@shared_task
+def webhooks_sweep() -> int:
+    """Beat runs this every minute: queue due webhook deliveries that no task holds."""
+    return webhooks.webhooks_sweep()

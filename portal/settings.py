@@ -335,6 +335,13 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
 }
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "feedback.tasks.webhooks_sweep",
+    "schedule": 60.0,
+    # Picks up deliveries whose task was lost (Redis down at commit) or whose backoff is
+    # longer than a Celery countdown may be; a missed minute is replaced by the next one.
+    "options": {"expires": 55},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The invitation pipeline.
@@ -349,6 +356,18 @@ INVITATION_SENDING_TIMEOUT_SECONDS = env.int("INVITATION_SENDING_TIMEOUT_SECONDS
 # A refused message is retried this many times in all, waiting 1, 4, 16... x the backoff.
 INVITATION_MAX_SEND_ATTEMPTS = env.int("INVITATION_MAX_SEND_ATTEMPTS", default=4)
 INVITATION_RETRY_BACKOFF_SECONDS = env.int("INVITATION_RETRY_BACKOFF_SECONDS", default=60)
+
+# Webhooks out (Standard Webhooks): each POST waits this long for an answer.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Attempts per delivery, waiting 1, 4, 16... x the backoff between them (about two days
+# in all with the defaults), then the delivery is given up (a re-send in the admin tries
+# again).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_RETRY_BACKOFF_SECONDS = env.int("WEBHOOK_RETRY_BACKOFF_SECONDS", default=30)
+# An endpoint whose every attempt has failed for this many days is switched off.
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
+# Where notices for the shop's team go (e.g. a webhook endpoint switched off); empty: none.
+TEAM_EMAIL = env("TEAM_EMAIL", default="")
 
 LOGGING = {
     "version": 1,

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from feedback.models import FollowUp, FollowUpNote
+from feedback.models import FollowUp, FollowUpNote, WebhookEventType
 from feedback.selectors.contacts import assignable_users
+from feedback.services.webhooks import webhook_emit_contact
 
 Status = FollowUp.Status
 NOTE_MAX_LENGTH = 2000
@@ -70,6 +71,9 @@ def followup_resolve(
     )
     if changed:
         _log(follow_up, by, "Resolved.")
+        webhook_emit_contact(
+            type=WebhookEventType.CONTACT_RESOLVED, follow_up=follow_up, resolved_at=now, now=now
+        )
     return bool(changed)
 
 

@@ -7,8 +7,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from feedback import states
-from feedback.models import Customer, Invitation, InvitationPolicy
+from feedback.models import Customer, Invitation, InvitationPolicy, WebhookEventType
 from feedback.rules import PolicyRules, into_window
+from feedback.services.webhooks import customer_unsubscribed_data, webhook_emit
 
 State = Invitation.State
 
@@ -74,9 +75,16 @@ def customer_stop_invitations(*, customer: Customer, now: datetime | None = None
     Returns how many waiting invitations were suppressed.
     """
     now = now or timezone.now()
-    Customer.objects.filter(pk=customer.pk, invitations_stopped_at__isnull=True).update(
+    stopped = Customer.objects.filter(pk=customer.pk, invitations_stopped_at__isnull=True).update(
         invitations_stopped_at=now, updated_at=now
     )
+    if stopped:
+        webhook_emit(
+            type=WebhookEventType.CUSTOMER_UNSUBSCRIBED,
+            data=customer_unsubscribed_data(customer, at=now),
+            customer=customer,
+            now=now,
+        )
     return states.transition(
         Invitation.objects.filter(customer=customer),
         to=State.SUPPRESSED,

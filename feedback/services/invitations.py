@@ -31,8 +31,10 @@ from feedback.models import (
     Order,
     OrderItem,
     Suppression,
+    WebhookEventType,
 )
 from feedback.rules import Decision, Facts, PolicyRules, decide
+from feedback.services.webhooks import invitation_data, webhook_emit
 
 logger = logging.getLogger(__name__)
 
@@ -502,6 +504,12 @@ def _sent(attempt: Attempt, now: datetime) -> str:
     if not moved:
         Invitation.objects.filter(pk=invitation.pk, sent_at__isnull=True).update(sent_at=now)
     EmailLog.objects.filter(pk=attempt.log.pk).update(outcome=EmailLog.Outcome.SENT)
+    webhook_emit(
+        type=WebhookEventType.INVITATION_SENT,
+        data=invitation_data(invitation, kind=attempt.log.kind, sent_at=now),
+        customer=invitation.customer,
+        now=now,
+    )
     return "sent"
 
 

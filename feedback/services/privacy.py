@@ -17,7 +17,9 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
 - the admin's own history (LogEntry) loses the customer's and orders' names;
 - from the shop platforms' webhooks: the link from the platform's order ids to the
   orders goes, the deliveries lose the order number, and a refused delivery whose body
-  holds the address is deleted (its body is the customer's data, and nothing else).
+  holds the address is deleted (its body is the customer's data, and nothing else);
+- webhook events about the customer (their outbox rows, with comments or the address)
+  are deleted, with their deliveries and attempts.
 
 Both actions are recorded in PrivacyAudit: who, when, which customer id, and nothing else.
 """
@@ -47,6 +49,7 @@ from feedback.models import (
     Response,
     ShopWebhook,
     Suppression,
+    WebhookEvent,
 )
 
 State = Invitation.State
@@ -176,6 +179,9 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     follow_ups.update(notes="")
     FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)
     EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
+    # Webhook events carry their comments (and an unsubscribe its address): they go, with
+    # any delivery not yet made.
+    WebhookEvent.objects.filter(customer=customer).delete()
     orders = dict(Order.objects.filter(customer=customer).values_list("pk", "external_id"))
     order_ids = list(orders)
     PlatformOrder.objects.filter(order_id__in=order_ids).delete()

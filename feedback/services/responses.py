@@ -8,9 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from feedback import states
-from feedback.models import FollowUp, Invitation, Response
+from feedback.models import FollowUp, Invitation, Response, WebhookEventType
+from feedback.services.webhooks import response_data, webhook_emit, webhook_emit_contact
 
 State = Invitation.State
+EventType = WebhookEventType
 
 
 class AnswerRefused(Exception):
@@ -55,8 +57,8 @@ def response_submit(
         raise AnswerRefused(_("This invitation no longer takes answers."))
     answer = Response.objects.create(invitation=invitation, submitted_at=now, **fields)
     states.transition(invitation, to=State.RESPONDED, responded_at=now, claimed_until=None, now=now)
-    if contact_requested:
-        FollowUp.objects.create(response=answer)
+    follow_up = FollowUp.objects.create(response=answer) if contact_requested else None
+    _emit(answer, EventType.RESPONSE_SUBMITTED, follow_up, now)
     return answer
 
 
@@ -68,13 +70,26 @@ def _edit(invitation: Invitation, fields: dict, now: datetime) -> Response:
         setattr(answer, name, value)
     answer.edited_at = now
     answer.save()
+    follow_up = None
     if answer.contact_requested:
-        FollowUp.objects.get_or_create(response=answer)
+        follow_up, created = FollowUp.objects.get_or_create(response=answer)
+        follow_up = follow_up if created else None
     else:
         # Unticked in an edit: nobody may contact them now, so the request leaves the
         # queue with its notes; ticking the box again opens a new one.
         FollowUp.objects.filter(response=answer).delete()
+    _emit(answer, EventType.RESPONSE_UPDATED, follow_up, now)
     return answer
+
+
+def _emit(answer: Response, type: str, new_follow_up: FollowUp | None, now: datetime) -> None:
+    """Tell the webhook endpoints: the answer, and a new request to be contacted."""
+    customer = answer.invitation.customer
+    webhook_emit(type=type, data=response_data(answer), customer=customer, now=now)
+    if new_follow_up is not None:
+        webhook_emit_contact(
+            type=EventType.CONTACT_REQUESTED, follow_up=new_follow_up, requested_at=now, now=now
+        )
 
 
 def answer_editable(submitted_at: datetime | None, now: datetime) -> bool:
