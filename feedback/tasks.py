@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from feedback import services
+from feedback.services import alerts
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +26,16 @@ def invitation_send_batch(invitation_ids: list[int]) -> dict:
 
 def enqueue_send_batch(invitation_ids: list[int]) -> None:
     invitation_send_batch.delay_on_commit(invitation_ids)
+
+
+@shared_task
+def product_alerts_evaluate() -> str:
+    """Beat runs this every PRODUCT_ALERT_INTERVAL_SECONDS: open and close CSAT incidents."""
+    summary = alerts.product_alerts_evaluate()
+    logger.info("product alerts: %s", summary)
+    return str(summary)
+
+
+@shared_task
+def product_alert_email(alert_id: int, to: str) -> bool:
+    return alerts.product_alert_email_send(alert_id=alert_id, to=to)

@@ -27,16 +27,18 @@ LONGEST_WORD = 40
 
 # "Clearly more often": at least this many comments in the period mention it, and its share
 # of the period's comments is at least RISE_RATIO times its share in the previous period,
-# counting one extra mention there (so a term new this period needs real support).
+# counting one extra mention there among at least as many comments as now (so a term new
+# this period, or a product new this period, needs real support).
 MIN_SUPPORT = 5
 RISE_RATIO = 2.0
 
-# "Slipped": recent window against the baseline just before it, one-sided z-test on the
-# share of satisfied (4-5 star) answers, at SLIP_ALPHA, with enough answers in each.
+# "Slipped": recent window against the baseline just before it, one-sided two-proportion
+# z-test (continuity-corrected) on the share of satisfied (4-5 star) answers, at
+# SLIP_ALPHA, with enough answers in each.
 SLIP_ALPHA = 0.01
 SLIP_Z = 2.326  # the one-sided critical value at SLIP_ALPHA
 RECOVERY_Z = 1.0  # closed once the recent share is within one standard error of the baseline
-MIN_RECENT_ANSWERS = 20
+MIN_RECENT_ANSWERS = 15
 MIN_BASELINE_ANSWERS = 50
 
 
@@ -108,12 +110,13 @@ def rising(*, mentions: int, comments: int, before: int, comments_before: int) -
     Rules:
     - at least MIN_SUPPORT comments of the period mention it;
     - its share of the period's comments is at least RISE_RATIO times its share of the
-      previous period's comments, counting one extra mention there (a term absent before
-      still needs MIN_SUPPORT mentions and a share twice that of one mention).
+      previous period's comments, counting one extra mention there, among at least as
+      many comments as in the period (so a term absent before, or a product with no
+      comments before, still needs MIN_SUPPORT mentions and twice the share of one).
     """
     if mentions < MIN_SUPPORT or comments == 0:
         return False
-    share_before = (before + 1) / max(comments_before, 1)
+    share_before = (before + 1) / max(comments_before, comments)
     return mentions / comments >= RISE_RATIO * share_before
 
 
@@ -145,7 +148,8 @@ class SlipTest:
     @property
     def z(self) -> float | None:
         """How many standard errors the recent share of satisfied answers lies below the
-        baseline's (pooled two-proportion z statistic); None without answers on both sides."""
+        baseline's (pooled two-proportion z statistic, continuity-corrected); None without
+        answers on both sides."""
         if not (self.recent_answers and self.baseline_answers):
             return None
         pooled = (self.recent_satisfied + self.baseline_satisfied) / (
@@ -154,7 +158,11 @@ class SlipTest:
         spread = pooled * (1 - pooled) * (1 / self.recent_answers + 1 / self.baseline_answers)
         if spread == 0:
             return 0.0
-        return (self.baseline_csat - self.recent_csat) / math.sqrt(spread)
+        # Yates' continuity correction: with a few dozen answers the plain normal
+        # approximation fires more often than alpha on stable products (measured in
+        # tests/test_product_alerts.py); corrected, it stays within it.
+        correction = 0.5 * (1 / self.recent_answers + 1 / self.baseline_answers)
+        return (self.baseline_csat - self.recent_csat - correction) / math.sqrt(spread)
 
 
 def slipped(test: SlipTest) -> bool:
@@ -163,8 +171,8 @@ def slipped(test: SlipTest) -> bool:
     Rules:
     - at least MIN_RECENT_ANSWERS answers in the recent window and MIN_BASELINE_ANSWERS in
       the baseline;
-    - a one-sided two-proportion z-test on the share of 4-5 star answers rejects "no lower
-      than the baseline" at SLIP_ALPHA (z >= SLIP_Z).
+    - a one-sided two-proportion z-test (pooled, continuity-corrected) on the share of 4-5
+      star answers rejects "no lower than the baseline" at SLIP_ALPHA (z >= SLIP_Z).
     """
     return test.enough and test.z is not None and test.z >= SLIP_Z
 
