@@ -495,6 +495,10 @@ class TopicCount(models.Model):
                 fields=["sku", "day", "language", "term"], name="topiccount_unique"
             ),
         ]
+        indexes = [
+            # The comments per product and day, to pick the busiest products.
+            models.Index(fields=["day", "sku"], condition=Q(term=""), name="topiccount_day_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.sku or 'all'} {self.language} {self.term!r}: {self.comments}"

@@ -26,11 +26,13 @@ STAFF_MODULES = [
         "staff_forms.py",
         "selectors/dashboard.py",
         "selectors/simulator.py",
+        "selectors/topics.py",
         "services/contacts.py",
         "views/staff.py",
         "views/staff_contacts.py",
         "views/staff_dashboard.py",
         "views/staff_policy.py",
+        "views/staff_search.py",
         "views/staff_simulator.py",
         "views/errors.py",
     )

@@ -83,6 +83,7 @@ class Migration(migrations.Migration):
                 ('comments', models.IntegerField(default=0)),
             ],
             options={
+                'indexes': [models.Index(condition=models.Q(('term', '')), fields=['day', 'sku'], name='topiccount_day_idx')],
                 'constraints': [models.UniqueConstraint(fields=('sku', 'day', 'language', 'term'), name='topiccount_unique')],
             },
         ),

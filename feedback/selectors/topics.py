@@ -2,8 +2,9 @@
 mention clearly more often than those of the previous period of the same length, overall
 and per product (the rule: feedback.topics.rising).
 
-Read from the per-day counts (TopicCount), never from the comments: one aggregate over a
-few rows per day and term, as fast at ten million comments as at ten thousand.
+Read from the per-day counts (TopicCount), never from the comments: aggregates over a
+few rows per day and term of the products shown, as fast at ten million comments as at ten
+thousand.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from feedback.models import OrderItem, TopicCount, TopicWord
+from feedback.selectors.alerts import open_alerts
 from feedback.selectors.dashboard import Filters, period_days
 from feedback.topics import MIN_SUPPORT, RISE_RATIO, rising
 
@@ -27,8 +29,9 @@ DEFINITION = format_lazy(
         "more often than comments of the previous period of the same length: at least "
         "{support} comments mention it, and its share of the period's comments is at least "
         "{ratio}× its share before (counting one extra mention before, among at least as many "
-        "comments as now, so that a new term needs real support). Stop words left out; “leak”, “leaks” and “leaking” count as one "
-        "word. All channels; the product filter applies."
+        "comments as now, so that a new term needs real support). Stop words left out; "
+        "“leak”, “leaks” and “leaking” count as one word. All channels; the product filter applies. Per product: those with an open CSAT "
+        "alert, then those with the most comments."
     ),
     support=MIN_SUPPORT,
     ratio=f"{RISE_RATIO:g}",
@@ -76,20 +79,18 @@ class TopicsPanel:
 
 
 def topics_panel(filters: Filters) -> TopicsPanel:
-    """Rising terms of the period, overall (or for the filtered product) and per product."""
+    """Rising terms of the period, overall (or for the filtered product) and for the
+    products shown: those with an open CSAT alert, then those with the most comments."""
     first, last = period_days(filters.start, filters.end)
     length = (last - first).days + 1
     first_before, last_before = first - timedelta(days=length), first - timedelta(days=1)
-    skus = [filters.sku] if filters.sku else None
-    rows = _counts(first_before, first, last, skus)
+    totals = _totals(first_before, first, last)
     overall_key = filters.sku or ""
-    totals = _totals(rows)
-    comments, comments_before = totals.get(overall_key, (0, 0))
+    products = [] if filters.sku else _products_shown(totals)
+    rows = _counts(first_before, first, last, [overall_key, *products])
     by_sku: dict[str, list[Topic]] = {}
     for (sku, language, term), (mentions, before) in rows.items():
-        if not term or sku not in totals:
-            continue
-        sku_comments, sku_before = totals[sku]
+        sku_comments, sku_before = totals.get(sku, (0, 0))
         if rising(
             mentions=mentions, comments=sku_comments, before=before, comments_before=sku_before
         ):
@@ -104,11 +105,11 @@ def topics_panel(filters: Filters) -> TopicsPanel:
                 )
             )
     for sku, topics in by_sku.items():
-        topics.sort(key=lambda t: (-t.mentions, -t.share / max(t.share_before, 1e-9), t.term))
+        topics.sort(key=lambda t: (-t.mentions, t.before, t.term))
         by_sku[sku] = topics[: TOPICS_SHOWN if sku == overall_key else TOPICS_PER_PRODUCT]
-    products = [] if filters.sku else _products(by_sku)
-    shown = by_sku.get(overall_key, []) + [t for p in products for t in p.topics]
+    shown = [t for topics in by_sku.values() for t in topics]
     written = _written({(t.language, t.term) for t in shown})
+    comments, comments_before = totals.get(overall_key, (0, 0))
     return TopicsPanel(
         first=first,
         last=last,
@@ -117,48 +118,53 @@ def topics_panel(filters: Filters) -> TopicsPanel:
         comments=comments,
         comments_before=comments_before,
         topics=_with_words(by_sku.get(overall_key, []), written),
-        products=[ProductTopics(p.sku, p.name, _with_words(p.topics, written)) for p in products],
+        products=[
+            ProductTopics(sku, _product_name(sku), _with_words(by_sku[sku], written))
+            for sku in products
+            if sku in by_sku
+        ],
     )
 
 
 Counts = dict[tuple[str, str, str], tuple[int, int]]
 
 
-def _counts(first_before: date, first: date, last: date, skus: list[str] | None) -> Counts:
-    """One query: per product, language and term, the mentions in the period and before,
-    for terms with enough mentions to rise (and the comment totals, the empty term)."""
-    rows = TopicCount.objects.filter(day__gte=first_before, day__lte=last)
-    if skus is not None:
-        rows = rows.filter(sku__in=skus)
+def _totals(first_before: date, first: date, last: date) -> dict[str, tuple[int, int]]:
+    """One query: comments per product ("" for all), in the period and before."""
     rows = (
-        rows.values("sku", "language", "term")
+        TopicCount.objects.filter(term="", day__gte=first_before, day__lte=last)
+        .values("sku")
         .annotate(
             mentions=Sum("comments", filter=Q(day__gte=first), default=0),
             before=Sum("comments", filter=Q(day__lt=first), default=0),
         )
-        .filter(Q(mentions__gte=MIN_SUPPORT) | Q(term=""))
+        .order_by()
+    )
+    return {r["sku"]: (r["mentions"], r["before"]) for r in rows}
+
+
+def _products_shown(totals: dict[str, tuple[int, int]]) -> list[str]:
+    """Products with an open CSAT alert first, then those with the most comments."""
+    alerted = [a.sku for a in open_alerts() if a.sku in totals]
+    busiest = sorted((sku for sku in totals if sku), key=lambda sku: (-totals[sku][0], sku))
+    return list(dict.fromkeys(alerted + busiest))[:PRODUCTS_SHOWN]
+
+
+def _counts(first_before: date, first: date, last: date, skus: list[str]) -> Counts:
+    """One query: per product, language and term, the mentions in the period and before,
+    for the terms with enough mentions to rise."""
+    rows = (
+        TopicCount.objects.filter(sku__in=skus, day__gte=first_before, day__lte=last)
+        .exclude(term="")
+        .values("sku", "language", "term")
+        .annotate(
+            mentions=Sum("comments", filter=Q(day__gte=first), default=0),
+            before=Sum("comments", filter=Q(day__lt=first), default=0),
+        )
+        .filter(mentions__gte=MIN_SUPPORT)
         .order_by()
     )
     return {(r["sku"], r["language"], r["term"]): (r["mentions"], r["before"]) for r in rows}
-
-
-def _totals(rows: Counts) -> dict[str, tuple[int, int]]:
-    """Comments per product (all languages), in the period and before."""
-    totals: dict[str, tuple[int, int]] = {}
-    for (sku, _language, term), (mentions, before) in rows.items():
-        if term == "":
-            now, earlier = totals.get(sku, (0, 0))
-            totals[sku] = (now + mentions, earlier + before)
-    return totals
-
-
-def _products(by_sku: dict[str, list[Topic]]) -> list[ProductTopics]:
-    """The products with rising terms, those with the most mentions first."""
-    ranked = sorted(
-        (sku for sku in by_sku if sku),
-        key=lambda sku: (-sum(t.mentions for t in by_sku[sku]), sku),
-    )[:PRODUCTS_SHOWN]
-    return [ProductTopics(sku, _product_name(sku), by_sku[sku]) for sku in ranked]
 
 
 def _product_name(sku: str) -> str:
