@@ -30,8 +30,9 @@ DEFINITION = format_lazy(
         "{support} comments mention it, and its share of the period's comments is at least "
         "{ratio}× its share before (counting one extra mention before, among at least as many "
         "comments as now, so that a new term needs real support). Stop words left out; "
-        "“leak”, “leaks” and “leaking” count as one word. All channels; the product filter applies. Per product: those with an open CSAT "
-        "alert, then those with the most comments."
+        "“leak”, “leaks” and “leaking” count as one word. All channels; the product filter "
+        "applies. Per product: those with an open CSAT alert, then those with the most "
+        "comments."
     ),
     support=MIN_SUPPORT,
     ratio=f"{RISE_RATIO:g}",
