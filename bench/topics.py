@@ -18,6 +18,8 @@ leaks. The per-day counts are built by `manage.py topics_rebuild`, as after an i
 
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import psycopg
@@ -62,13 +64,13 @@ def _array(sentences: list[str]) -> str:
     return f"ARRAY[{quoted}]"
 
 
-# Answer i: delivered (i / N) of the way through the history; customer i % 5 < 2 Spanish.
+# Answer i: delivered (i / N) of the way through the history; about 40% Spanish.
 STATEMENTS = [
     """
     INSERT INTO feedback_customer
         (id, email, name, locale, time_zone, consent, created_at, updated_at)
     SELECT i, 'topics-' || i || '@example.com', 'Customer ' || i,
-           CASE WHEN i %% 5 < 2 THEN 'es' ELSE 'en' END, 'Europe/Madrid', 'unknown',
+           CASE WHEN (i / 7) %% 5 < 2 THEN 'es' ELSE 'en' END, 'Europe/Madrid', 'unknown',
            %(now)s, %(now)s
     FROM generate_series(1, %(n)s) AS i
     """,
@@ -162,7 +164,14 @@ def prepared_env() -> dict[str, str]:
     with common.connect(env) as conn:
         if not _is_loaded(conn):
             start = time.monotonic()
-            common.run_python(["manage.py", "topics_rebuild"], env)
+            # Longer than common.run_python allows: it reads every comment once.
+            subprocess.run(
+                [sys.executable, "manage.py", "topics_rebuild"],
+                cwd=common.BASE_DIR,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             conn.execute("VACUUM ANALYZE feedback_topiccount, feedback_topicword")
             common.info(f"built the topic counts in {time.monotonic() - start:.0f}s")
     return env

@@ -168,7 +168,8 @@ def test_its_query_count_does_not_grow_with_the_rows_and_stays_small(staff_clien
     bulk_responses(990)
     assert Response.objects.count() == 1000
     assert count_queries() == few
-    assert few <= 15
+    # The figures (15), the alert banner (1) and the topics panel (2, more with comments).
+    assert few <= 18
 
 
 @pytest.mark.parametrize("path", ["/staff/", "/staff/export.csv"])

@@ -7,6 +7,7 @@ few rows per day and term of the products shown, as fast at ten million comments
 thousand.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -15,7 +16,6 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from feedback.models import OrderItem, TopicCount, TopicWord
-from feedback.selectors.alerts import open_alerts
 from feedback.selectors.dashboard import Filters, period_days
 from feedback.topics import MIN_SUPPORT, RISE_RATIO, rising
 
@@ -79,15 +79,16 @@ class TopicsPanel:
     definition: str = DEFINITION
 
 
-def topics_panel(filters: Filters) -> TopicsPanel:
+def topics_panel(filters: Filters, *, alerted: Sequence[str] = ()) -> TopicsPanel:
     """Rising terms of the period, overall (or for the filtered product) and for the
-    products shown: those with an open CSAT alert, then those with the most comments."""
+    products shown: those `alerted` (an open CSAT alert), then those with the most
+    comments."""
     first, last = period_days(filters.start, filters.end)
     length = (last - first).days + 1
     first_before, last_before = first - timedelta(days=length), first - timedelta(days=1)
     totals = _totals(first_before, first, last)
     overall_key = filters.sku or ""
-    products = [] if filters.sku else _products_shown(totals)
+    products = [] if filters.sku else _products_shown(totals, alerted)
     rows = _counts(first_before, first, last, [overall_key, *products])
     by_sku: dict[str, list[Topic]] = {}
     for (sku, language, term), (mentions, before) in rows.items():
@@ -144,11 +145,11 @@ def _totals(first_before: date, first: date, last: date) -> dict[str, tuple[int,
     return {r["sku"]: (r["mentions"], r["before"]) for r in rows}
 
 
-def _products_shown(totals: dict[str, tuple[int, int]]) -> list[str]:
+def _products_shown(totals: dict[str, tuple[int, int]], alerted: Sequence[str]) -> list[str]:
     """Products with an open CSAT alert first, then those with the most comments."""
-    alerted = [a.sku for a in open_alerts() if a.sku in totals]
+    first = [sku for sku in alerted if sku in totals]
     busiest = sorted((sku for sku in totals if sku), key=lambda sku: (-totals[sku][0], sku))
-    return list(dict.fromkeys(alerted + busiest))[:PRODUCTS_SHOWN]
+    return list(dict.fromkeys(first + busiest))[:PRODUCTS_SHOWN]
 
 
 def _counts(first_before: date, first: date, last: date, skus: list[str]) -> Counts:

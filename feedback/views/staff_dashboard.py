@@ -113,14 +113,15 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         return render(request, "feedback/staff/dashboard.html", context, status=400)
     now = timezone.now()
     filters = form.filters(now)
+    alerts = open_alerts()
     context = {
-        "alerts": open_alerts(),
+        "alerts": alerts,
         "form": form,
         "filters": filters,
         "period_text": form.period_text(filters, now),
         "figures": dashboard.dashboard_figures(filters),
         "export_query": request.GET.urlencode(),
-        "topics": topics_panel(filters),
+        "topics": topics_panel(filters, alerted=[alert.sku for alert in alerts]),
         "search_query": _period_query(form),
     }
     return render(request, "feedback/staff/dashboard.html", context)
