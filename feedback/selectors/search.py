@@ -39,31 +39,41 @@ class Results:
 
 def comment_search(filters: Filters, words: str) -> Results:
     """The newest comments of the period (and channel and product) matching the words."""
-    if connection.vendor == "postgresql":
-        rows = full_text_matches(responses(filters), words)
-    else:
-        rows = simple_matches(responses(filters), words)
-    rows = rows.select_related("invitation__order", "follow_up").order_by("-submitted_at", "-pk")
-    found = list(rows[: RESULTS_SHOWN + 1])
-    hits = [Hit(answer, _highlighted(answer, words)) for answer in found[:RESULTS_SHOWN]]
+    postgresql = connection.vendor == "postgresql"
+    match = full_text_matches if postgresql else simple_matches
+    newest = ("-submitted_at", "-pk")
+    # The matches first, alone: joined to their orders, PostgreSQL would rather walk the
+    # period's index backwards than use the text index, and a rare word found only long
+    # ago would cost a scan of the whole period.
+    matches = match(responses(filters), words).order_by(*newest).values_list("pk", flat=True)
+    found = list(matches[: RESULTS_SHOWN + 1])
+    shown = Response.objects.filter(pk__in=found[:RESULTS_SHOWN])
+    if postgresql:
+        shown = shown.annotate(headline=headline(words))
+    shown = shown.select_related("invitation__order", "follow_up").order_by(*newest)
+    hits = [Hit(answer, _highlighted(answer, words)) for answer in shown]
     return Results(hits=hits, more=len(found) > RESULTS_SHOWN)
 
 
 def full_text_matches(rows: QuerySet[Response], words: str) -> QuerySet[Response]:
-    from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVector
+    from django.contrib.postgres.search import SearchVector
 
-    queries = {
-        language: SearchQuery(words, config=config, search_type="websearch")
-        for language, config in LANGUAGES.items()
-    }
+    queries = _queries(words)
     documents = {
         language: SearchVector("comment", config=config) for language, config in LANGUAGES.items()
     }
     # The same expressions and conditions as the two indexes, so PostgreSQL uses them.
-    rows = rows.alias(en_document=documents["en"], es_document=documents["es"]).filter(
+    return rows.alias(en_document=documents["en"], es_document=documents["es"]).filter(
         (~Q(language="es") & Q(en_document=queries["en"]))
         | (Q(language="es") & Q(es_document=queries["es"]))
     )
+
+
+def headline(words: str) -> Case:
+    """The whole comment with each match between MARK_START and MARK_END (PostgreSQL)."""
+    from django.contrib.postgres.search import SearchHeadline
+
+    queries = _queries(words)
     headlines = {
         language: SearchHeadline(
             "comment",
@@ -75,9 +85,16 @@ def full_text_matches(rows: QuerySet[Response], words: str) -> QuerySet[Response
         )
         for language, config in LANGUAGES.items()
     }
-    return rows.annotate(
-        headline=Case(When(language="es", then=headlines["es"]), default=headlines["en"])
-    )
+    return Case(When(language="es", then=headlines["es"]), default=headlines["en"])
+
+
+def _queries(words: str) -> dict[str, object]:
+    from django.contrib.postgres.search import SearchQuery
+
+    return {
+        language: SearchQuery(words, config=config, search_type="websearch")
+        for language, config in LANGUAGES.items()
+    }
 
 
 def simple_matches(rows: QuerySet[Response], words: str) -> QuerySet[Response]:
