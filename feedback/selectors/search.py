@@ -38,20 +38,23 @@ class Results:
 
 
 def comment_search(filters: Filters, words: str) -> Results:
-    """The newest comments of the period (and channel and product) matching the words."""
-    postgresql = connection.vendor == "postgresql"
-    match = full_text_matches if postgresql else simple_matches
+    """The comments of the period (and channel and product) matching the words: on
+    PostgreSQL the best matches first, then the newest; on SQLite the newest."""
     newest = ("-submitted_at", "-pk")
-    # The matches first, alone: joined to their orders, PostgreSQL would rather walk the
-    # period's index backwards than use the text index, and a rare word found only long
-    # ago would cost a scan of the whole period.
-    matches = match(responses(filters), words).order_by(*newest).values_list("pk", flat=True)
-    found = list(matches[: RESULTS_SHOWN + 1])
+    if connection.vendor == "postgresql":
+        # Best matches first. Also what keeps PostgreSQL on the text indexes: asked for
+        # the newest few, it would walk the period's index backwards and test every
+        # comment, and a rare word found only long ago would cost a scan of the period.
+        matches = full_text_matches(responses(filters), words).alias(rank=rank(words))
+        matches = matches.order_by("-rank", *newest)
+    else:
+        matches = simple_matches(responses(filters), words).order_by(*newest)
+    found = list(matches.values_list("pk", flat=True)[: RESULTS_SHOWN + 1])
     shown = Response.objects.filter(pk__in=found[:RESULTS_SHOWN])
-    if postgresql:
+    if connection.vendor == "postgresql":
         shown = shown.annotate(headline=headline(words))
-    shown = shown.select_related("invitation__order", "follow_up").order_by(*newest)
-    hits = [Hit(answer, _highlighted(answer, words)) for answer in shown]
+    shown = shown.select_related("invitation__order", "follow_up").in_bulk(found)
+    hits = [Hit(shown[pk], _highlighted(shown[pk], words)) for pk in found if pk in shown]
     return Results(hits=hits, more=len(found) > RESULTS_SHOWN)
 
 
@@ -67,6 +70,18 @@ def full_text_matches(rows: QuerySet[Response], words: str) -> QuerySet[Response
         (~Q(language="es") & Q(en_document=queries["en"]))
         | (Q(language="es") & Q(es_document=queries["es"]))
     )
+
+
+def rank(words: str) -> Case:
+    """How well each comment matches (PostgreSQL's ts_rank, in the comment's language)."""
+    from django.contrib.postgres.search import SearchRank, SearchVector
+
+    queries = _queries(words)
+    ranks = {
+        language: SearchRank(SearchVector("comment", config=config), queries[language])
+        for language, config in LANGUAGES.items()
+    }
+    return Case(When(language="es", then=ranks["es"]), default=ranks["en"])
 
 
 def headline(words: str) -> Case:
