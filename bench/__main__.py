@@ -20,6 +20,7 @@ BENCHMARKS = (
     "import_orders",
     "simulator",
     "sweep_claim_cost",
+    "topics",
 )
 
 

@@ -59,6 +59,7 @@ from feedback.services import (
     policy_save,
     response_submit,
 )
+from feedback.services.alerts import product_alerts_evaluate
 from feedback.services.contacts import followup_add_note, followup_assign, followup_resolve
 from feedback.states import State
 
@@ -96,7 +97,7 @@ CATALOGUE = (
     Product("BNS-COL-250", "Colombia Huila beans 250 g", 8, 3),
     Product("FLT-V60-100", "Paper filters, pack of 100", 6, 2),
     Product("GRD-BURR-01", "Burr coffee grinder", 4),
-    Product("KTL-GLS-17", "Glass kettle 1.7 L", 6),
+    Product("KTL-GLS-17", "Glass kettle 1.7 L", 8),
     Product("KTL-GNK-10", "Gooseneck kettle 1.0 L", 3),
     Product("PRS-FRN-350", "French press 350 ml", 3),
     Product("DRP-CER-02", "Ceramic pour-over dripper", 3),
@@ -104,8 +105,13 @@ CATALOGUE = (
     Product("MUG-STN-2", "Stoneware mugs, set of 2", 3),
     Product("FRT-MLK-01", "Milk frother", 2),
 )
-# The kettle whose lid leaks: the per-product view should make it stand out.
+# The kettle whose lid leaks: a new batch of lids arrived LEAK_DAYS ago, and since then its
+# answers are much worse and its comments talk about leaks. The per-product view, the
+# topics panel and the product alert should all make it stand out; the gooseneck kettle,
+# with the same noise and no leak, should not.
 WEAK_SKU = "KTL-GLS-17"
+STABLE_SKU = "KTL-GNK-10"
+LEAK_DAYS = 30
 
 # Compact on purpose: one name per line would make these lists 70 lines long.
 # fmt: off
@@ -142,7 +148,8 @@ CONSENTS = (("unknown", "given", "not_given"), (76, 19, 5))
 USUAL = (2, 3, 10, 37, 48)
 RECENT = (1, 2, 8, 35, 54)  # the last weeks: the new courier settled in
 COURIER_DIP = (8, 12, 24, 34, 22)  # about two months ago a new courier delivered late
-WEAK_PRODUCT = (16, 22, 28, 23, 11)
+WEAK_PRODUCT = (24, 28, 26, 16, 6)  # the leaking kettle
+COMMENT_CHANCE = {"weak": 0.85}
 CONTACT_CHANCE = {1: 0.6, 2: 0.5, 3: 0.2, 4: 0.04, 5: 0.02}
 
 COMMENTS = {
@@ -168,8 +175,9 @@ COMMENTS = {
     ],
     ("en", "weak"): [
         "The kettle lid leaks when I pour.",
-        "Kettle works, but the lid doesn't close properly.",
-        "Water drips from the kettle's spout onto the counter.",
+        "New kettle, and the lid leaks already.",
+        "The kettle is leaking from the lid onto the counter.",
+        "Kettle works, but the lid leaks.",
     ],
     ("en", "courier"): [
         "The parcel arrived four days late.",
@@ -197,9 +205,9 @@ COMMENTS = {
         "En la caja venía otro artículo.",
     ],
     ("es", "weak"): [
-        "La tapa del hervidor gotea al servir.",
-        "El hervidor funciona, pero la tapa no cierra bien.",
-        "Gotea agua por el pico del hervidor.",
+        "La tapa del hervidor tiene fugas al servir.",
+        "Hervidor nuevo y ya tiene una fuga en la tapa.",
+        "El hervidor funciona, pero la tapa gotea.",
     ],
     ("es", "courier"): [
         "El paquete llegó con cuatro días de retraso.",
@@ -240,6 +248,8 @@ def demo_seed(*, now: datetime) -> Seeded:
     InvitationPolicy.live()
     user = demo_user_ensure()
     created = demo_history_ensure(user=user, now=now)
+    # What beat's periodic check would have found by now: the leaky kettle's incident.
+    product_alerts_evaluate(now=now)
     return Seeded(created, demo_invitation(now=now))
 
 
@@ -559,7 +569,9 @@ class Story:
     def respond(self, moment: datetime, invitation: Invitation) -> None:
         plan = self.plans[invitation.order_id]
         rating = self.rng.choices(range(1, 6), _rating_weights(plan, self.now))[0]
-        comment = _comment(self.rng, plan, rating, self.now) if self.rng.random() < 0.5 else ""
+        # Half of the customers write a comment; most of those with a leaking kettle do.
+        writes = COMMENT_CHANCE.get(_topic(plan, self.now), 0.5)
+        comment = _comment(self.rng, plan, rating, self.now) if self.rng.random() < writes else ""
         contact = self.rng.random() < CONTACT_CHANCE[rating]
         response_submit(
             invitation=invitation,
@@ -589,10 +601,11 @@ class Story:
 
 
 def _topic(plan: OrderPlan, now: datetime) -> str:
-    """What the order's experience was about: the weak kettle, the late courier, or neither."""
-    if any(item.sku == WEAK_SKU for item in plan.items):
-        return "weak"
+    """What the order's experience was about: the leaky kettle (lately), the late courier,
+    or neither."""
     days_ago = (now - plan.order.delivered_at).days
+    if days_ago <= LEAK_DAYS and any(item.sku == WEAK_SKU for item in plan.items):
+        return "weak"
     if plan.order.channel != STORE and 50 <= days_ago <= 75:
         return "courier"
     return "recent" if days_ago <= 40 else "usual"

@@ -287,6 +287,13 @@ class Response(models.Model):
     quote_allowed = models.BooleanField(default=False)
     submitted_at = models.DateTimeField()
     edited_at = models.DateTimeField(null=True, blank=True)
+    # The comment's language (the customer's locale when they answered): its words are
+    # stemmed and searched in it. Kept here because full-text search indexes need it on
+    # the row (see migration 0011: one GIN index per language on PostgreSQL).
+    # A database default too, so rows written by SQL (an import, a benchmark) have one.
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default="en", db_default="en"
+    )
 
     class Meta:
         constraints = [
@@ -734,3 +741,94 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}: {self.status_code or self.error}"
+
+
+class TopicCount(models.Model):
+    """Comments submitted on a day (in the site's time zone) that mention a term: a stem
+    ("leak") or two neighbouring stems ("lid leak"), in one language; the empty term counts
+    the day's comments. `sku` is a product in the order, or empty for all products.
+
+    Kept exact at write time, in the answer's own transaction (feedback.services.topics),
+    so "what customers talk about" reads a few rows per day, however many comments exist.
+    """
+
+    day = models.DateField()
+    sku = models.CharField("SKU", max_length=100, blank=True)
+    language = models.CharField(max_length=8)
+    term = models.CharField(max_length=100, blank=True)
+    comments = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the read's index: one product (or all), a range of days.
+            models.UniqueConstraint(
+                fields=["sku", "day", "language", "term"], name="topiccount_unique"
+            ),
+        ]
+        indexes = [
+            # The comments per product and day, to pick the busiest products.
+            models.Index(fields=["day", "sku"], condition=Q(term=""), name="topiccount_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.sku or 'all'} {self.language} {self.term!r}: {self.comments}"
+
+
+class TopicWord(models.Model):
+    """How often a term was written each way ("leaks", "leaking" for "leak"): the topics
+    panel shows the most common."""
+
+    language = models.CharField(max_length=8)
+    term = models.CharField(max_length=100)
+    written = models.CharField(max_length=100)
+    uses = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["language", "term", "written"], name="topicword_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.language} {self.term!r} written {self.written!r}: {self.uses}"
+
+
+class ProductAlert(models.Model):
+    """An incident: a product's recent CSAT fell below its own baseline by more than chance
+    explains (feedback.topics.slipped). Opened once, when the test first fires; closed when
+    the product recovers. Staff are told once per incident, not once per answer."""
+
+    sku = models.CharField("SKU", max_length=100)
+    name = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The figures when it opened: recent window and baseline, answers and 4-5 star answers.
+    recent_answers = models.PositiveIntegerField()
+    recent_satisfied = models.PositiveIntegerField()
+    baseline_answers = models.PositiveIntegerField()
+    baseline_satisfied = models.PositiveIntegerField()
+    z = models.FloatField()
+    # Set by the one worker that claims the email (a conditional UPDATE), before it sends.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku"], condition=Q(closed_at__isnull=True), name="productalert_one_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "open" if self.closed_at is None else "closed"
+        return f"CSAT slip of {self.sku} ({state}) since {self.opened_at:%Y-%m-%d}"
+
+    @property
+    def recent_csat(self) -> float:
+        return self.recent_satisfied / self.recent_answers
+
+    @property
+    def baseline_csat(self) -> float:
+        return self.baseline_satisfied / self.baseline_answers

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from feedback import services
-from feedback.services import webhooks
+from feedback.services import alerts, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +47,16 @@ def webhook_deliver(self: Task, delivery_id: int) -> str:
 def webhooks_sweep() -> int:
     """Beat runs this every minute: queue due webhook deliveries that no task holds."""
     return webhooks.webhooks_sweep()
+
+
+@shared_task
+def product_alerts_evaluate() -> str:
+    """Beat runs this every PRODUCT_ALERT_INTERVAL_SECONDS: open and close CSAT incidents."""
+    summary = alerts.product_alerts_evaluate()
+    logger.info("product alerts: %s", summary)
+    return str(summary)
+
+
+@shared_task
+def product_alert_email(alert_id: int, to: str) -> bool:
+    return alerts.product_alert_email_send(alert_id=alert_id, to=to)

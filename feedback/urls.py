@@ -11,6 +11,7 @@ from feedback.views import (
     staff_contacts,
     staff_dashboard,
     staff_policy,
+    staff_search,
     staff_simulator,
 )
 
@@ -106,4 +107,5 @@ urlpatterns = [
     path("staff/policy/", staff_policy.policy, name="policy"),
     path("staff/policy/edit/", staff_policy.policy_edit, name="policy_edit"),
     path("staff/simulate/", staff_simulator.simulate, name="simulate"),
+    path("staff/search/", staff_search.comment_search_page, name="comment_search"),
 ]

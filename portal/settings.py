@@ -327,12 +327,20 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 # Days-ahead work is a database row with due_at, never a Celery eta (see DESIGN §4).
 MAX_TASK_ETA_SECONDS = 300
+# How often beat checks whether a product's CSAT slipped (feedback.services.alerts).
+PRODUCT_ALERT_INTERVAL_SECONDS = env.int("PRODUCT_ALERT_INTERVAL_SECONDS", default=900)
 CELERY_BEAT_SCHEDULE = {
     "invitations-sweep": {
         "task": "feedback.tasks.invitations_sweep",
         "schedule": 60.0,
         # A sweep not started within the minute is replaced by the next one.
         "options": {"expires": 55},
+    },
+    # Has a product's CSAT slipped? A check replaced by the next one if not started in time.
+    "product-alerts": {
+        "task": "feedback.tasks.product_alerts_evaluate",
+        "schedule": float(PRODUCT_ALERT_INTERVAL_SECONDS),
+        "options": {"expires": max(PRODUCT_ALERT_INTERVAL_SECONDS - 5, 1)},
     },
 }
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
@@ -343,6 +351,12 @@ CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "options": {"expires": 55},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# The quiet alert when a product slips (feedback.services.alerts): the recent window is
+# tested against the baseline just before it; incidents are emailed to TEAM_EMAIL if set.
+TEAM_EMAIL = env("TEAM_EMAIL", default="")
+PRODUCT_ALERT_RECENT_DAYS = env.int("PRODUCT_ALERT_RECENT_DAYS", default=21)
+PRODUCT_ALERT_BASELINE_DAYS = env.int("PRODUCT_ALERT_BASELINE_DAYS", default=90)
 
 # The invitation pipeline.
 INVITATION_BATCH_SIZE = env.int("INVITATION_BATCH_SIZE", default=100)

@@ -78,7 +78,24 @@ def test_it_gives_the_dashboard_a_story_to_tell(client: Client) -> None:
     )
     csat = {sku: int(share) for sku, _n, share in products}
     assert len(csat) >= 10
-    assert csat["KTL-GLS-17"] == min(csat.values()) < 50
+    # A month ago a new batch of lids began to leak: the last 30 days tell it.
+    month = client.get("/staff/?period=30").content.decode()
+    recent = {
+        sku: int(share)
+        for sku, _n, share in re.findall(
+            r"sku=([\w-]+)\">[^<]+</a>.*?</td>\s*<td[^>]*>(\d+).*?</td>\s*<td[^>]*>(\d+)%",
+            month,
+            re.S,
+        )
+    }
+    assert recent["KTL-GLS-17"] == min(recent.values()) < 50
+    # The quiet alert: the leaky kettle, and no other product with the same noise.
+    assert re.findall(r'data-alert="([\w-]+)"', month) == ["KTL-GLS-17"]
+    # What customers talk about: leaks, for the kettle.
+    topics = month[month.index('data-panel="topics"') :]
+    kettle = topics[topics.index('data-product-topics="KTL-GLS-17"') :]
+    assert 'data-topic="leaks"' in topics
+    assert 'data-topic="lid leaks"' in kettle.split("</ul>")[0]
 
 
 def assert_history_the_product_could_have_made() -> None:

@@ -9,7 +9,8 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
   later is not invited either (an opt-out outlives erasure);
 - order ids become `erased-<row id>`: a shop's order number finds the person in the
   shop's own system, so it is personal data here; items, channel and dates stay;
-- responses keep rating, NPS, their dates and flags, but not the comment; follow-ups keep
+- responses keep rating, NPS, their dates and flags, but not the comment (whose terms
+  leave the topic counts); follow-ups keep
   their status and times (the contact figures) but not their notes, and their log keeps
   who did what when, its text replaced;
 - invitation links stop working (token hash and nonce removed), email logs lose the
@@ -51,6 +52,7 @@ from feedback.models import (
     Suppression,
     WebhookEvent,
 )
+from feedback.services.topics import topic_counts_change
 
 State = Invitation.State
 ERASED_ORDER_PREFIX = "erased-"
@@ -174,6 +176,8 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     )
     invitations.update(token_nonce="", token_hash=None, last_error="")
     responses = Response.objects.filter(invitation__in=invitations)
+    for answer in responses.exclude(comment="").select_related("invitation"):
+        topic_counts_change(response=answer, old_comment=answer.comment, new_comment="")
     responses.update(comment="")
     follow_ups = FollowUp.objects.filter(response__in=responses)
     follow_ups.update(notes="")

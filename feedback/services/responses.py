@@ -9,7 +9,9 @@ from django.utils.translation import gettext as _
 
 from feedback import states
 from feedback.models import FollowUp, Invitation, Response, WebhookEventType
+from feedback.services.topics import topic_counts_change
 from feedback.services.webhooks import response_data, webhook_emit, webhook_emit_contact
+from feedback.topics import language_of
 
 State = Invitation.State
 EventType = WebhookEventType
@@ -38,7 +40,8 @@ def response_submit(
     a second tab's submit (it then edits the first one's answer), a "no thanks" (whichever
     commits first wins; the other is refused or changes nothing), the sweep's expiry. A
     follow-up exists only while the customer asks to be contacted. An edit made while the
-    0-10 question is not asked (`nps_asked=False`) keeps the earlier 0-10 answer.
+    0-10 question is not asked (`nps_asked=False`) keeps the earlier 0-10 answer. The
+    counts of what comments talk about change in the same transaction.
     """
     now = now or timezone.now()
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -55,7 +58,11 @@ def response_submit(
         return _edit(invitation, fields, now)
     if invitation.state not in states.ANSWERABLE or states.is_expired(invitation, now):
         raise AnswerRefused(_("This invitation no longer takes answers."))
-    answer = Response.objects.create(invitation=invitation, submitted_at=now, **fields)
+    language = language_of(invitation.customer.locale)
+    answer = Response.objects.create(
+        invitation=invitation, submitted_at=now, language=language, **fields
+    )
+    topic_counts_change(response=answer, old_comment="", new_comment=comment)
     states.transition(invitation, to=State.RESPONDED, responded_at=now, claimed_until=None, now=now)
     follow_up = FollowUp.objects.create(response=answer) if contact_requested else None
     _emit(answer, EventType.RESPONSE_SUBMITTED, follow_up, now)
@@ -66,11 +73,13 @@ def _edit(invitation: Invitation, fields: dict, now: datetime) -> Response:
     answer = Response.objects.get(invitation=invitation)
     if not answer_editable(answer.submitted_at, now):
         raise AnswerRefused(_("This answer can no longer be changed."))
+    old_comment = answer.comment
     for name, value in fields.items():
         setattr(answer, name, value)
     answer.edited_at = now
     answer.save()
     follow_up = None
+    topic_counts_change(response=answer, old_comment=old_comment, new_comment=answer.comment)
     if answer.contact_requested:
         follow_up, created = FollowUp.objects.get_or_create(response=answer)
         follow_up = follow_up if created else None

@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from feedback import exports
 from feedback.selectors import dashboard
+from feedback.selectors.alerts import open_alerts
+from feedback.selectors.topics import topics_panel
 from feedback.views.staff import staff_view
 
 PERIODS = [
@@ -107,18 +109,32 @@ def _form(request: HttpRequest) -> DashboardFilterForm:
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     if not form.is_valid():
-        context = {"form": form, "figures": None}
+        context = {"form": form, "figures": None, "alerts": open_alerts()}
         return render(request, "feedback/staff/dashboard.html", context, status=400)
     now = timezone.now()
     filters = form.filters(now)
+    alerts = open_alerts()
     context = {
+        "alerts": alerts,
         "form": form,
         "filters": filters,
         "period_text": form.period_text(filters, now),
         "figures": dashboard.dashboard_figures(filters),
         "export_query": request.GET.urlencode(),
+        "topics": topics_panel(filters, alerted=[alert.sku for alert in alerts]),
+        "search_query": _period_query(form),
     }
     return render(request, "feedback/staff/dashboard.html", context)
+
+
+def _period_query(form: DashboardFilterForm) -> str:
+    """The period of the page, for links to the comment search (topics count all channels)."""
+    data = form.cleaned_data
+    query = QueryDict(mutable=True)
+    query["period"] = form.chosen_period()
+    if query["period"] == "custom":
+        query["start"], query["end"] = str(data["start"]), str(data["end"])
+    return query.urlencode()
 
 
 @staff_view
