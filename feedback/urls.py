@@ -4,11 +4,13 @@ from django.urls import path, reverse_lazy
 
 from feedback.views import (
     public,
+    reviews,
     shop,
     staff,
     staff_contacts,
     staff_dashboard,
     staff_policy,
+    staff_reviews,
     staff_simulator,
 )
 
@@ -90,6 +92,13 @@ urlpatterns = [
     path("f/<str:token>/no-thanks/", public.decline, name="decline"),
     path("f/<str:token>/stop/", public.stop, name="stop"),
     path("f/<str:token>/resume/", public.resume, name="resume"),
+    path("f/<str:token>/no-quote/", public.withdraw_quote, name="withdraw_quote"),
+    path("reviews/", reviews.shop_reviews, name="reviews"),
+    path("reviews/p/<str:sku>/", reviews.product_reviews, name="reviews_product"),
+    path("reviews/policy/", reviews.review_policy, name="reviews_policy"),
+    path("reviews/widget/", reviews.widget, name="reviews_widget"),
+    path("reviews/feed.json", reviews.json_feed, name="reviews_json"),
+    path("reviews/merchant.xml", reviews.merchant_feed, name="reviews_merchant"),
     path("shop/logo", shop.logo, name="shop_logo"),
     path("staff/", staff_dashboard.dashboard_page, name="dashboard"),
     *account_urls,
@@ -101,4 +110,7 @@ urlpatterns = [
     path("staff/policy/", staff_policy.policy, name="policy"),
     path("staff/policy/edit/", staff_policy.policy_edit, name="policy_edit"),
     path("staff/simulate/", staff_simulator.simulate, name="simulate"),
+    path("staff/reviews/", staff_reviews.moderation, name="moderation"),
+    path("staff/reviews/<int:pk>/", staff_reviews.decide, name="moderation_decide"),
+    path("staff/reviews/log/", staff_reviews.moderation_log, name="moderation_log"),
 ]

@@ -269,6 +269,9 @@ API_RATE_WINDOW_SECONDS = env.int("API_RATE_WINDOW_SECONDS", default=60)
 API_RATE_PER_TOKEN = env.int("API_RATE_PER_TOKEN", default=600)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES + 1)
+# Origins (scheme://host[:port]) whose pages may frame the reviews widget, besides the
+# portal itself: its CSP frame-ancestors. Browsers refuse it inside any other site.
+REVIEWS_WIDGET_ORIGINS = env.list("REVIEWS_WIDGET_ORIGINS", default=[])
 # How long a customer may change their answer from the same link.
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 

@@ -9,7 +9,8 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
   later is not invited either (an opt-out outlives erasure);
 - order ids become `erased-<row id>`: a shop's order number finds the person in the
   shop's own system, so it is personal data here; items, channel and dates stay;
-- responses keep rating, NPS, their dates and flags, but not the comment; follow-ups keep
+- responses keep rating, NPS, their dates and flags, but not the comment nor the
+  permission to quote it: a published review is withdrawn at once; follow-ups keep
   their status and times (the contact figures) but not their notes, and their log keeps
   who did what when, its text replaced;
 - invitation links stop working (token hash and nonce removed), email logs lose the
@@ -41,8 +42,10 @@ from feedback.models import (
     OrderItem,
     PrivacyAudit,
     Response,
+    Review,
     Suppression,
 )
+from feedback.services.reviews import reviews_withdraw
 
 State = Invitation.State
 ERASED_ORDER_PREFIX = "erased-"
@@ -162,7 +165,9 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     )
     invitations.update(token_nonce="", token_hash=None, last_error="")
     responses = Response.objects.filter(invitation__in=invitations)
-    responses.update(comment="")
+    # Off the public pages, widget and feeds at once; the moderation log keeps its counts.
+    reviews_withdraw(Review.objects.filter(response__in=responses))
+    responses.update(comment="", quote_allowed=False)
     follow_ups = FollowUp.objects.filter(response__in=responses)
     follow_ups.update(notes="")
     FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)

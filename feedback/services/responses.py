@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from feedback import states
 from feedback.models import FollowUp, Invitation, Response
+from feedback.services.reviews import review_sync
 
 State = Invitation.State
 
@@ -35,7 +36,9 @@ def response_submit(
     The invitation's row lock serialises whatever else happens to it at the same moment:
     a second tab's submit (it then edits the first one's answer), a "no thanks" (whichever
     commits first wins; the other is refused or changes nothing), the sweep's expiry. A
-    follow-up exists only while the customer asks to be contacted. An edit made while the
+    follow-up exists only while the customer asks to be contacted; a review (for the public
+    pages) only while they allow quoting, and a changed text or rating goes back to
+    moderation. An edit made while the
     0-10 question is not asked (`nps_asked=False`) keeps the earlier 0-10 answer.
     """
     now = now or timezone.now()
@@ -57,6 +60,7 @@ def response_submit(
     states.transition(invitation, to=State.RESPONDED, responded_at=now, claimed_until=None, now=now)
     if contact_requested:
         FollowUp.objects.create(response=answer)
+    review_sync(response=answer, content_changed=True, now=now)
     return answer
 
 
@@ -64,10 +68,12 @@ def _edit(invitation: Invitation, fields: dict, now: datetime) -> Response:
     answer = Response.objects.get(invitation=invitation)
     if not answer_editable(answer.submitted_at, now):
         raise AnswerRefused(_("This answer can no longer be changed."))
+    content_changed = (answer.rating, answer.comment) != (fields["rating"], fields["comment"])
     for name, value in fields.items():
         setattr(answer, name, value)
     answer.edited_at = now
     answer.save()
+    review_sync(response=answer, content_changed=content_changed, now=now)
     if answer.contact_requested:
         FollowUp.objects.get_or_create(response=answer)
     else:
