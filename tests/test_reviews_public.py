@@ -107,7 +107,9 @@ def test_it_loads_nothing_from_another_site() -> None:
     published_review()
     for page in (get("reviews"), get("reviews_product", SKU), get("reviews_policy")):
         for url in re.findall(r'(?:src|href)="([^"]+)"', page.text):
-            assert url.startswith(("/", "#", "?", "mailto:", "https://tostadero-lumen.example")), url
+            assert url.startswith(("/", "#", "?", "mailto:", "https://tostadero-lumen.example")), (
+                url
+            )
 
 
 # The review policy

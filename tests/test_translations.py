@@ -18,7 +18,10 @@ from tests.test_simulator import form as simulator_form
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "feedback/locale/es/LC_MESSAGES/django.po"
-STAFF_TEMPLATES = sorted((ROOT / "feedback/templates/feedback/staff").rglob("*.html"))
+# The staff pages, and the public review pages (issue 19), which speak the visitor's language.
+STAFF_TEMPLATES = sorted((ROOT / "feedback/templates/feedback/staff").rglob("*.html")) + sorted(
+    (ROOT / "feedback/templates/feedback/reviews").glob("*.html")
+)
 STAFF_MODULES = [
     ROOT / "feedback" / name
     for name in (
@@ -33,6 +36,10 @@ STAFF_MODULES = [
         "views/staff_policy.py",
         "views/staff_simulator.py",
         "views/errors.py",
+        "views/reviews.py",
+        "views/staff_reviews.py",
+        "services/reviews.py",
+        "selectors/reviews.py",
     )
 ]
 KEYWORDS = {**DEFAULT_KEYWORDS, "gettext_lazy": None}
