@@ -154,6 +154,20 @@ def test_the_widget_may_be_framed_only_by_the_allowed_origins(settings: object) 
     assert other["X-Frame-Options"] == "DENY"
 
 
+def test_a_malformed_origin_is_named_and_never_reaches_the_header(settings: object) -> None:
+    from django.core.checks import run_checks
+
+    settings.REVIEWS_WIDGET_ORIGINS = ["https://ok.example", "https://bad.example/; script-src *"]
+    errors = [e for e in run_checks() if e.id == "feedback.E003"]
+    assert [e.msg for e in errors] == [
+        "REVIEWS_WIDGET_ORIGINS: 'https://bad.example/; script-src *' is not an origin; "
+        "the widget ignores it."
+    ]
+    csp = get("reviews_widget")["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://ok.example;" in csp + ";"
+    assert "bad.example" not in csp
+
+
 def test_the_widget_of_one_product() -> None:
     published_review(comment="Grinder review.", sku=SKU)
     published_review(comment="Kettle review.", sku="KTL-GLS-17", product="Glass kettle")

@@ -5,6 +5,7 @@ Every page speaks the visitor's language (?lang=, then the remembered choice, th
 browser's), loads nothing from another site, and shows published reviews newest first.
 """
 
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -28,6 +29,13 @@ from feedback.views.customer import page_language
 View = Callable[..., HttpResponse]
 PER_PAGE = 20
 WIDGET_REVIEWS = 3
+# scheme://host[:port], nothing more: anything else would not be an origin in a CSP header.
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def widget_origins() -> list[str]:
+    """REVIEWS_WIDGET_ORIGINS' valid entries (a system check names the invalid ones)."""
+    return [origin for origin in settings.REVIEWS_WIDGET_ORIGINS if ORIGIN.fullmatch(origin)]
 
 
 def public_page(view: View) -> View:
@@ -61,7 +69,7 @@ def widget_frame_policy(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        ancestors = ["'self'", *settings.REVIEWS_WIDGET_ORIGINS]
+        ancestors = ["'self'", *widget_origins()]
         framed = csp_replace({"frame-ancestors": ancestors})(view)
         return framed(request, *args, **kwargs)
 
