@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from feedback import services, tokens
 from feedback.models import Response, Review, ReviewDecision
 from feedback.services import reviews as review_services
+from feedback.services.privacy import customer_export
 from tests.reviews import moderator, publish, quoted_answer
 from tests.staff import member
 
@@ -267,3 +268,12 @@ def test_a_broken_form_changes_nothing() -> None:
     assert "Choose one of the reasons" in page.text
     review.refresh_from_db()
     assert review.state == State.PENDING
+
+
+def test_a_customers_export_includes_their_review() -> None:
+    answer = quoted_answer(comment="Export me.")
+    publish(answer)
+    customer = answer.invitation.order.customer
+    data = customer_export(customer=customer, performed_by=None)
+    [review] = data["reviews"]
+    assert (review["response_id"], review["state"]) == (answer.pk, "published")
