@@ -7,7 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.checks import run_checks
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from lxml import etree
@@ -155,8 +158,6 @@ def test_the_widget_may_be_framed_only_by_the_allowed_origins(settings: object) 
 
 
 def test_a_malformed_origin_is_named_and_never_reaches_the_header(settings: object) -> None:
-    from django.core.checks import run_checks
-
     settings.REVIEWS_WIDGET_ORIGINS = ["https://ok.example", "https://bad.example/; script-src *"]
     errors = [e for e in run_checks() if e.id == "feedback.E003"]
     assert [e.msg for e in errors] == [
@@ -321,3 +322,20 @@ def test_an_edit_takes_the_old_text_off_every_output_until_moderated(settings: o
     for where, text in everywhere(settings).items():
         assert "Before the edit." not in text, where
         assert "After." not in text, where
+
+
+def test_the_pages_query_count_does_not_grow_with_the_reviews() -> None:
+    def queries(name: str, *args: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert get(name, *args).status_code == 200
+        return len(captured)
+
+    for n in range(3):
+        published_review(comment=f"Few {n}.")
+    few = [queries("reviews"), queries("reviews_product", SKU), queries("reviews_widget")]
+    few += [queries("reviews_json"), queries("reviews_merchant")]
+    for n in range(30):
+        published_review(comment=f"Many {n}.")
+    many = [queries("reviews"), queries("reviews_product", SKU), queries("reviews_widget")]
+    many += [queries("reviews_json"), queries("reviews_merchant")]
+    assert many == few
