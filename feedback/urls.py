@@ -94,7 +94,8 @@ urlpatterns = [
     path("f/<str:token>/resume/", public.resume, name="resume"),
     path("f/<str:token>/no-quote/", public.withdraw_quote, name="withdraw_quote"),
     path("reviews/", reviews.shop_reviews, name="reviews"),
-    path("reviews/p/<str:sku>/", reviews.product_reviews, name="reviews_product"),
+    # Any SKU an import accepts, slashes included.
+    path("reviews/p/<path:sku>/", reviews.product_reviews, name="reviews_product"),
     path("reviews/policy/", reviews.review_policy, name="reviews_policy"),
     path("reviews/widget/", reviews.widget, name="reviews_widget"),
     path("reviews/feed.json", reviews.json_feed, name="reviews_json"),

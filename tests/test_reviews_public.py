@@ -339,3 +339,16 @@ def test_the_pages_query_count_does_not_grow_with_the_reviews() -> None:
     many = [queries("reviews"), queries("reviews_product", SKU), queries("reviews_widget")]
     many += [queries("reviews_json"), queries("reviews_merchant")]
     assert many == few
+
+
+def test_a_sku_with_slashes_and_odd_characters_gets_its_page() -> None:
+    sku = "KIT/2025 #1?"
+    published_review(comment="Odd SKU.", sku=sku, product="Starter kit")
+    shop = get("reviews")
+    assert shop.status_code == 200
+    link = re.search(r'href="(/reviews/p/[^"]+)">Starter kit', shop.text).group(1)
+    page = Client().get(link)
+    assert "Reviews of Starter kit" in page.text
+    assert "Odd SKU." in page.text
+    assert json_ld(page.text)[0]["sku"] == sku
+    etree.XMLSchema(etree.parse(str(XSD))).assertValid(merchant_feed())
