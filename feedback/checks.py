@@ -1,11 +1,12 @@
 """System checks of the shop's identity (DESIGN §8): every email and customer page carries
-it, so production must not run without it."""
+it, so production must not run without it; and of the origins allowed to frame the reviews
+widget."""
 
 import mimetypes
 from pathlib import Path
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 
 @register(deploy=True)
@@ -39,4 +40,21 @@ def shop_logo_check(app_configs: object, **kwargs: object) -> list[CheckMessage]
             hint="Point SHOP_LOGO to a local .svg, .png or .jpg file, or unset it.",
             id="feedback.W002",
         )
+    ]
+
+
+@register()
+def widget_origins_check(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """Each REVIEWS_WIDGET_ORIGINS entry is an origin: scheme://host[:port]."""
+    from feedback.views.reviews import ORIGIN
+
+    return [
+        Error(
+            f"REVIEWS_WIDGET_ORIGINS: {origin!r} is not an origin; the widget ignores it.",
+            hint="Write each as scheme://host[:port], e.g. https://www.example.com, "
+            "comma-separated, with no path and no trailing slash.",
+            id="feedback.E003",
+        )
+        for origin in settings.REVIEWS_WIDGET_ORIGINS
+        if not ORIGIN.fullmatch(origin)
     ]

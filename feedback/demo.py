@@ -45,6 +45,7 @@ from feedback.models import (
     OrderItem,
     PolicyVersion,
     Response,
+    Review,
 )
 from feedback.rules import PolicyRules, customer_zone, in_window
 from feedback.services import (
@@ -61,6 +62,7 @@ from feedback.services import (
 )
 from feedback.services.alerts import product_alerts_evaluate
 from feedback.services.contacts import followup_add_note, followup_assign, followup_resolve
+from feedback.services.reviews import review_publish
 from feedback.states import State
 
 Kind = EmailLog.Kind
@@ -150,6 +152,7 @@ RECENT = (1, 2, 8, 35, 54)  # the last weeks: the new courier settled in
 COURIER_DIP = (8, 12, 24, 34, 22)  # about two months ago a new courier delivered late
 WEAK_PRODUCT = (24, 28, 26, 16, 6)  # the leaking kettle
 COMMENT_CHANCE = {"weak": 0.85}
+MODERATION_DELAY = timedelta(days=1)
 CONTACT_CHANCE = {1: 0.6, 2: 0.5, 3: 0.2, 4: 0.04, 5: 0.02}
 
 COMMENTS = {
@@ -233,6 +236,7 @@ COUNTED = {
     "emails": EmailLog,
     "responses": Response,
     "follow-ups": FollowUp,
+    "reviews": Review,
 }
 
 
@@ -511,6 +515,11 @@ class Story:
             PolicyVersion.objects.filter(pk=version.pk).update(changed_at=moment)
             InvitationPolicy.objects.filter(pk=policy.pk).update(updated_at=moment)
 
+    def moderate(self, moment: datetime, review: Review) -> None:
+        """Every review is published, low ratings like high ones: the demo's customers
+        wrote nothing that one of the reasons to reject would cover."""
+        review_publish(review=review, moderator=self.user, revision=review.revision, now=moment)
+
     def resolve(self, moment: datetime, invitation: Invitation) -> None:
         follow_up = FollowUp.objects.get(response__invitation=invitation)
         followup_assign(follow_up=follow_up, assignee=self.user, by=self.user)
@@ -573,7 +582,7 @@ class Story:
         writes = COMMENT_CHANCE.get(_topic(plan, self.now), 0.5)
         comment = _comment(self.rng, plan, rating, self.now) if self.rng.random() < writes else ""
         contact = self.rng.random() < CONTACT_CHANCE[rating]
-        response_submit(
+        answer = response_submit(
             invitation=invitation,
             rating=rating,
             comment=comment,
@@ -582,6 +591,10 @@ class Story:
             quote_allowed=bool(comment) and self.rng.random() < 0.3,
             now=moment,
         )
+        review = Review.objects.filter(response=answer).first()
+        if review is not None:
+            # A moderator reads it the next day; the last day's wait in the queue.
+            self.at(moment + MODERATION_DELAY, self.moderate, review)
         if contact:
             resolved = moment + timedelta(days=self.rng.uniform(0.5, 5))
             # Recent requests are still open: the staff queue should have work in it.

@@ -832,3 +832,95 @@ class ProductAlert(models.Model):
     @property
     def baseline_csat(self) -> float:
         return self.baseline_satisfied / self.baseline_answers
+
+
+class ReviewState(models.TextChoices):
+    PENDING = "pending", _("awaiting moderation")
+    PUBLISHED = "published", _("published")
+    REJECTED = "rejected", _("rejected")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class RejectReason(models.TextChoices):
+    """The only reasons to reject a review. None of them is about the rating."""
+
+    PERSONAL_DATA = "personal_data", _("contains personal data")
+    OFFENSIVE = "offensive", _("offensive")
+    OFF_TOPIC = "off_topic", _("not about the product or the order")
+    SPAM = "spam", _("spam")
+
+
+class Review(models.Model):
+    """An answer whose author allowed us to quote it, on its way to the public pages.
+
+    Its text and rating are the answer's own (Response.comment, Response.rating): there is
+    no second copy to fall out of step. `revision` counts the customer's edits, so a
+    moderator's decision applies only to the version they read.
+    """
+
+    State = ReviewState
+    Reason = RejectReason
+
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="review")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    reject_reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    # When the customer wrote this version: the date the public pages show and sort by.
+    written_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        permissions = [("publish_review", "Can publish reviews")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(state="rejected") & ~Q(reject_reason=""))
+                | (~Q(state="rejected") & Q(reject_reason="")),
+                name="review_rejected_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=ReviewState.values), name="review_state_valid"
+            ),
+        ]
+        indexes = [
+            # The public pages read published reviews newest first; the queue, pending ones.
+            models.Index(
+                fields=["-written_at"],
+                condition=Q(state="published"),
+                name="review_published_idx",
+            ),
+            models.Index(
+                fields=["written_at"], condition=Q(state="pending"), name="review_pending_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"review of response {self.response_id} ({self.state})"
+
+
+class ReviewDecision(models.Model):
+    """The moderation log: one row per publish or reject, with the rating the moderator
+    saw, so counts by rating show that low ratings are not held back. No text, no name."""
+
+    class Action(models.TextChoices):
+        PUBLISHED = "published", _("published")
+        REJECTED = "rejected", _("rejected")
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="decisions")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    reason = models.CharField(max_length=20, choices=RejectReason.choices, blank=True)
+    rating = models.PositiveSmallIntegerField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        indexes = [models.Index(fields=["decided_at"], name="reviewdecision_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} review {self.review_id} ({self.rating}/5)"

@@ -18,7 +18,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from feedback.models import Invitation, InvitationState
+from feedback.models import Invitation, InvitationState, Review, ReviewState
 
 State = InvitationState
 
@@ -126,3 +126,36 @@ def is_expired(invitation: Invitation, now: datetime) -> bool:
     if invitation.state not in ANSWERABLE or invitation.expires_at is None:
         return False
     return invitation.expires_at <= now
+
+
+# Reviews ------------------------------------------------------------------------------
+#
+#     pending ──> published / rejected      (a moderator, for the revision they read)
+#        ^  \──────────────┴──> withdrawn   (consent withdrawn, the quote unticked, erasure)
+#        └── an edit of the answer, or consent given again, from any state
+#
+# Creation (pending) is not a transition: feedback.services.reviews.review_sync makes it.
+
+REVIEW_SOURCES: dict[str, frozenset[str]] = {
+    ReviewState.PENDING: frozenset(ReviewState.values),
+    ReviewState.PUBLISHED: frozenset({ReviewState.PENDING}),
+    ReviewState.REJECTED: frozenset({ReviewState.PENDING}),
+    ReviewState.WITHDRAWN: frozenset(
+        {ReviewState.PENDING, ReviewState.PUBLISHED, ReviewState.REJECTED}
+    ),
+}
+
+
+def review_transition(
+    reviews: Review | QuerySet, *, to: str, reason: str = "", **fields: object
+) -> int:
+    """Move reviews to `to` from its allowed source states with one conditional UPDATE
+    (narrowed further by the caller's queryset, e.g. to the revision a moderator read);
+    returns how many rows moved. `reason` is the rejection reason, required for
+    `rejected` and cleared for any other state."""
+    if (to == ReviewState.REJECTED) != bool(reason):
+        raise TransitionNotAllowed("a rejection reason goes with 'rejected', and only there")
+    rows = Review.objects.filter(pk=reviews.pk) if isinstance(reviews, Review) else reviews
+    return rows.filter(state__in=REVIEW_SOURCES[to]).update(
+        state=to, reject_reason=reason, **fields
+    )

@@ -5,12 +5,14 @@ from django.urls import path, reverse_lazy
 from feedback.staff_forms import StaffPasswordResetForm
 from feedback.views import (
     public,
+    reviews,
     shop,
     shop_webhooks,
     staff,
     staff_contacts,
     staff_dashboard,
     staff_policy,
+    staff_reviews,
     staff_search,
     staff_simulator,
 )
@@ -94,6 +96,14 @@ urlpatterns = [
     path("f/<str:token>/no-thanks/", public.decline, name="decline"),
     path("f/<str:token>/stop/", public.stop, name="stop"),
     path("f/<str:token>/resume/", public.resume, name="resume"),
+    path("f/<str:token>/no-quote/", public.withdraw_quote, name="withdraw_quote"),
+    path("reviews/", reviews.shop_reviews, name="reviews"),
+    # Any SKU an import accepts, slashes included.
+    path("reviews/p/<path:sku>/", reviews.product_reviews, name="reviews_product"),
+    path("reviews/policy/", reviews.review_policy, name="reviews_policy"),
+    path("reviews/widget/", reviews.widget, name="reviews_widget"),
+    path("reviews/feed.json", reviews.json_feed, name="reviews_json"),
+    path("reviews/merchant.xml", reviews.merchant_feed, name="reviews_merchant"),
     path("shop/logo", shop.logo, name="shop_logo"),
     path("webhooks/shopify", shop_webhooks.shopify, name="webhook_shopify"),
     path("webhooks/woocommerce", shop_webhooks.woocommerce, name="webhook_woocommerce"),
@@ -108,4 +118,7 @@ urlpatterns = [
     path("staff/policy/edit/", staff_policy.policy_edit, name="policy_edit"),
     path("staff/simulate/", staff_simulator.simulate, name="simulate"),
     path("staff/search/", staff_search.comment_search_page, name="comment_search"),
+    path("staff/reviews/", staff_reviews.moderation, name="moderation"),
+    path("staff/reviews/<int:pk>/", staff_reviews.decide, name="moderation_decide"),
+    path("staff/reviews/log/", staff_reviews.moderation_log, name="moderation_log"),
 ]

@@ -275,6 +275,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES + 1)
 # shared secret signs its deliveries. Unset: that platform's endpoint is off (404).
 SHOPIFY_WEBHOOK_SECRET = env("SHOPIFY_WEBHOOK_SECRET", default="")
 WOOCOMMERCE_WEBHOOK_SECRET = env("WOOCOMMERCE_WEBHOOK_SECRET", default="")
+# Origins (scheme://host[:port]) whose pages may frame the reviews widget, besides the
+# portal itself: its CSP frame-ancestors. Browsers refuse it inside any other site.
+REVIEWS_WIDGET_ORIGINS = env.list("REVIEWS_WIDGET_ORIGINS", default=[])
 # How long a customer may change their answer from the same link.
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 

@@ -18,6 +18,7 @@ from feedback.models import (
     Order,
     PolicyVersion,
     Response,
+    Review,
 )
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,20 @@ def test_it_gives_the_dashboard_a_story_to_tell(client: Client) -> None:
     kettle = topics[topics.index('data-product-topics="KTL-GLS-17"') :]
     assert 'data-topic="leaks"' in topics
     assert 'data-topic="lid leaks"' in kettle.split("</ul>")[0]
+    assert_published_reviews_and_a_working_widget(client)
+
+
+def assert_published_reviews_and_a_working_widget(client: Client) -> None:
+    """Issue 19: the demo has reviews published by a moderator, low ratings among them,
+    a few still waiting in the queue, and a widget page that shows them."""
+    published = Review.objects.filter(state=Review.State.PUBLISHED)
+    ratings = set(published.values_list("response__rating", flat=True))
+    assert published.count() >= 20
+    assert {1, 2} & ratings and {4, 5} & ratings
+    assert Review.objects.filter(state=Review.State.PENDING).exists()
+    widget = client.get("/reviews/widget/").content.decode()
+    assert widget.count('class="review ') == 3
+    assert f'<span id="review-count">{published.count()} reviews</span>' in widget
 
 
 def assert_history_the_product_could_have_made() -> None:

@@ -10,7 +10,8 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
 - order ids become `erased-<row id>`: a shop's order number finds the person in the
   shop's own system, so it is personal data here; items, channel and dates stay;
 - responses keep rating, NPS, their dates and flags, but not the comment (whose terms
-  leave the topic counts); follow-ups keep
+  leave the topic counts) nor the permission to quote it: a published review is withdrawn
+  at once; follow-ups keep
   their status and times (the contact figures) but not their notes, and their log keeps
   who did what when, its text replaced;
 - invitation links stop working (token hash and nonce removed), email logs lose the
@@ -48,10 +49,12 @@ from feedback.models import (
     PlatformOrder,
     PrivacyAudit,
     Response,
+    Review,
     ShopWebhook,
     Suppression,
     WebhookEvent,
 )
+from feedback.services.reviews import reviews_withdraw
 from feedback.services.topics import topic_counts_change
 
 State = Invitation.State
@@ -99,6 +102,7 @@ EXPORT_FIELDS = {
         "submitted_at",
         "edited_at",
     ],
+    "reviews": ["response_id", "state", "reject_reason", "written_at", "published_at"],
     "follow_ups": ["id", "response_id", "status", "notes", "created_at", "resolved_at"],
     "follow_up_notes": ["follow_up_id", "text", "created_at"],
     "email_logs": ["invitation_id", "kind", "message_id", "to_email", "created_at", "outcome"],
@@ -131,6 +135,7 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
         "order_items": OrderItem.objects.filter(order__customer=customer),
         "invitations": invitations,
         "responses": responses,
+        "reviews": Review.objects.filter(response__in=responses),
         "follow_ups": follow_ups,
         "follow_up_notes": FollowUpNote.objects.filter(follow_up__in=follow_ups),
         "email_logs": EmailLog.objects.filter(invitation__in=invitations),
@@ -178,7 +183,9 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     responses = Response.objects.filter(invitation__in=invitations)
     for answer in responses.exclude(comment="").select_related("invitation"):
         topic_counts_change(response=answer, old_comment=answer.comment, new_comment="")
-    responses.update(comment="")
+    # Off the public pages, widget and feeds at once; the moderation log keeps its counts.
+    reviews_withdraw(Review.objects.filter(response__in=responses))
+    responses.update(comment="", quote_allowed=False)
     follow_ups = FollowUp.objects.filter(response__in=responses)
     follow_ups.update(notes="")
     FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from feedback import states
 from feedback.models import FollowUp, Invitation, Response, WebhookEventType
+from feedback.services.reviews import review_sync
 from feedback.services.topics import topic_counts_change
 from feedback.services.webhooks import response_data, webhook_emit, webhook_emit_contact
 from feedback.topics import language_of
@@ -39,9 +40,11 @@ def response_submit(
     The invitation's row lock serialises whatever else happens to it at the same moment:
     a second tab's submit (it then edits the first one's answer), a "no thanks" (whichever
     commits first wins; the other is refused or changes nothing), the sweep's expiry. A
-    follow-up exists only while the customer asks to be contacted. An edit made while the
-    0-10 question is not asked (`nps_asked=False`) keeps the earlier 0-10 answer. The
-    counts of what comments talk about change in the same transaction.
+    follow-up exists only while the customer asks to be contacted; a review (for the public
+    pages) only while they allow quoting, and a changed text or rating goes back to
+    moderation. An edit made while the 0-10 question is not asked (`nps_asked=False`)
+    keeps the earlier 0-10 answer. The counts of what comments talk about change in the
+    same transaction.
     """
     now = now or timezone.now()
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -65,6 +68,7 @@ def response_submit(
     topic_counts_change(response=answer, old_comment="", new_comment=comment)
     states.transition(invitation, to=State.RESPONDED, responded_at=now, claimed_until=None, now=now)
     follow_up = FollowUp.objects.create(response=answer) if contact_requested else None
+    review_sync(response=answer, content_changed=True, now=now)
     _emit(answer, EventType.RESPONSE_SUBMITTED, follow_up, now)
     return answer
 
@@ -74,12 +78,14 @@ def _edit(invitation: Invitation, fields: dict, now: datetime) -> Response:
     if not answer_editable(answer.submitted_at, now):
         raise AnswerRefused(_("This answer can no longer be changed."))
     old_comment = answer.comment
+    content_changed = (answer.rating, answer.comment) != (fields["rating"], fields["comment"])
     for name, value in fields.items():
         setattr(answer, name, value)
     answer.edited_at = now
     answer.save()
     follow_up = None
     topic_counts_change(response=answer, old_comment=old_comment, new_comment=answer.comment)
+    review_sync(response=answer, content_changed=content_changed, now=now)
     if answer.contact_requested:
         follow_up, created = FollowUp.objects.get_or_create(response=answer)
         follow_up = follow_up if created else None

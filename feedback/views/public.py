@@ -16,6 +16,7 @@ from feedback import services, states
 from feedback.forms import ResponseForm, SnoozeForm, response_form
 from feedback.models import Invitation, InvitationPolicy, Response
 from feedback.selectors.links import invitation_by_token
+from feedback.services.reviews import review_withdraw_consent
 from feedback.views.customer import activate_language, customer_page, one_click_page
 
 State = Invitation.State
@@ -87,6 +88,7 @@ class Page:
             "answer": self.response,
             "editable": _editable(self.response),
             "snooze_choices": self.policy.snooze_choices if can_snooze else [],
+            "quote_withdrawn": self.request.GET.get("quote") == "withdrawn",
             **extra,
         }
         response = render(self.request, "feedback/page.html", context, status=status)
@@ -231,3 +233,17 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
         return _not_found(request)
     services.customer_resume_invitations(customer=invitation.customer)
     return redirect(reverse("feedback:stop", kwargs={"token": token}) + "?resumed")
+
+
+@customer_page
+@require_http_methods(["POST"])
+def withdraw_quote(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer takes back "you may quote me", at any time: their review leaves the
+    public pages, the widget and the feeds at once."""
+    invitation = invitation_by_token(token)
+    if invitation is None:
+        return _not_found(request)
+    answer = _response(invitation)
+    if answer is not None:
+        review_withdraw_consent(response=answer)
+    return redirect(reverse("feedback:page", kwargs={"token": token}) + "?quote=withdrawn")

@@ -31,6 +31,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Dashboard:    {base}{reverse('feedback:dashboard')}")
         self.stdout.write(f"Admin:        {base}/admin/")
         self.stdout.write(f"Outbox:       {base}{reverse('feedback:outbox')}")
+        self.stdout.write(f"Reviews:      {base}{reverse('feedback:reviews')}")
+        self.stdout.write(f"Widget:       {base}{reverse('feedback:reviews_widget')}")
         self.stdout.write(f"Health:       {base}{reverse('healthz')}")
         self.print_invitation(seeded.invitation)
 
