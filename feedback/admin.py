@@ -27,7 +27,9 @@ from feedback.models import (
     OrderItem,
     PolicyVersion,
     PrivacyAudit,
+    ReplyTemplate,
     Response,
+    TeamNotification,
 )
 from feedback.services import api_tokens, privacy
 
@@ -348,3 +350,16 @@ class PrivacyAuditAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["performed_at", "action", "customer_id", "performed_by"]
     list_filter = ["action"]
     search_fields = ["customer_id"]
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "language", "updated_at"]
+    list_filter = ["language"]
+    search_fields = ["name", "text"]
+
+
+@admin.register(TeamNotification)
+class TeamNotificationAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["key", "channel", "subject", "created_at", "sent_at", "attempts"]
+    list_filter = ["channel", ("sent_at", admin.EmptyFieldListFilter)]

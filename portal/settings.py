@@ -269,6 +269,20 @@ API_RATE_WINDOW_SECONDS = env.int("API_RATE_WINDOW_SECONDS", default=60)
 API_RATE_PER_TOKEN = env.int("API_RATE_PER_TOKEN", default=600)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES + 1)
+# Contact requests: replies and telling the team.
+# Customers' replies come back to REPLY_ADDRESS's local part + a signed tag ("reply@shop.example"
+# -> "reply+42-<signature>@shop.example"); unset, staff replies carry no Reply-To.
+REPLY_ADDRESS = env("REPLY_ADDRESS", default="")
+# The shop's time zone: business hours and first-response due times are counted in it.
+SHOP_TIME_ZONE = env("SHOP_TIME_ZONE", default="Europe/Madrid" if DEBUG else "UTC")
+# Who hears of each new contact request: an address, and a Slack-compatible incoming webhook.
+TEAM_EMAIL = env("TEAM_EMAIL", default="")
+TEAM_CHAT_WEBHOOK_URL = env("TEAM_CHAT_WEBHOOK_URL", default="")
+# "each": one message per request; "daily": one digest a day of the previous day's requests.
+TEAM_NOTIFY = env("TEAM_NOTIFY", default="each")
+# How often a staff reply or a team message is retried when the mail server or webhook
+# does not take it (waiting 30 s, 2 min, 5 min...), before it is marked "not sent".
+NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=4)
 # How long a customer may change their answer from the same link.
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 
@@ -327,6 +341,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         # A sweep not started within the minute is replaced by the next one.
         "options": {"expires": 55},
+    },
+    # Hourly: yesterday's digest of contact requests, once (TEAM_NOTIFY=daily), soon after
+    # midnight in the shop's time zone whichever hour beat runs; and team messages whose
+    # task was lost (Redis down when they were written) queued again.
+    "team-notifications": {
+        "task": "feedback.tasks.team_notifications_sweep",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

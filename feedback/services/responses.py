@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from feedback import states
 from feedback.models import FollowUp, Invitation, Response
+from feedback.services.contacts import followup_open
 
 State = Invitation.State
 
@@ -56,7 +57,7 @@ def response_submit(
     answer = Response.objects.create(invitation=invitation, submitted_at=now, **fields)
     states.transition(invitation, to=State.RESPONDED, responded_at=now, claimed_until=None, now=now)
     if contact_requested:
-        FollowUp.objects.create(response=answer)
+        followup_open(response=answer, now=now)
     return answer
 
 
@@ -69,7 +70,7 @@ def _edit(invitation: Invitation, fields: dict, now: datetime) -> Response:
     answer.edited_at = now
     answer.save()
     if answer.contact_requested:
-        FollowUp.objects.get_or_create(response=answer)
+        followup_open(response=answer, now=now)
     else:
         # Unticked in an edit: nobody may contact them now, so the request leaves the
         # queue with its notes; ticking the box again opens a new one.

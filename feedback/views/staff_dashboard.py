@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from feedback import exports
+from feedback.selectors import contacts as contact_reads
 from feedback.selectors import dashboard
 from feedback.views.staff import staff_view
 
@@ -116,6 +117,9 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "period_text": form.period_text(filters, now),
         "figures": dashboard.dashboard_figures(filters),
+        "response_times": contact_reads.response_time_stats(
+            responses=dashboard.responses(filters), now=now
+        ),
         "export_query": request.GET.urlencode(),
     }
     return render(request, "feedback/staff/dashboard.html", context)
