@@ -103,6 +103,23 @@ class PolicyForm(forms.ModelForm):
         }
 
 
+# The contact queue's first-response target: audited with the policy and edited with it,
+# but no invitation depends on it, so the simulator leaves it out.
+CONTACT_TARGET_FIELDS = [
+    "response_target_hours",
+    "business_hours_start",
+    "business_hours_end",
+    "business_days",
+]
+
+
+class InvitationRulesForm(PolicyForm):
+    """The policy's invitation rules only: what the simulator replays."""
+
+    class Meta(PolicyForm.Meta):
+        fields = [name for name in AUDITED_FIELDS if name not in CONTACT_TARGET_FIELDS]
+
+
 def policy_form_data(policy: InvitationPolicy) -> dict[str, str]:
     """The policy as submitted form data: what a prefilled form would post back."""
     data = {}
