@@ -29,7 +29,7 @@ def test_ops_work_the_queue_and_tune_the_policy(live_server: object, page: objec
     page.get_by_role("link", name="Ana Asked").click()
     assert "The lid <b>cracked</b>." in page.locator("#comment").inner_text()
     page.get_by_label("Assignee").select_option(label="alice")
-    page.get_by_role("button", name="Assign").click()
+    page.get_by_role("button", name="Assign", exact=True).click()
     assert "Assigned to alice." in page.get_by_role("status").inner_text()
     page.get_by_label("Add a note").fill("Replacement lid posted.")
     page.get_by_role("button", name="Add note").click()
