@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import pytest
 from django.core import mail
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from feedback import emails, tokens
 from feedback.models import (
@@ -88,6 +88,7 @@ def test_a_reply_carries_the_shop_and_a_reply_to_in_the_customers_language(bob: 
     assert "Hola Ana" in built.body and "Calle del Espíritu Santo" in built.body
 
 
+@translation.override("en")
 def test_it_sends_only_to_customers_who_asked(bob: object) -> None:
     response = answered(contact_requested=True)
     follow_up = response.follow_up
