@@ -196,6 +196,11 @@ class NoteForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # Its own ids: the note form on the same page also has a "text" field.
+        kwargs.setdefault("auto_id", "reply_%s")
+        super().__init__(*args, **kwargs)
+
     text = forms.CharField(
         label=gettext_lazy("Your reply"),
         max_length=REPLY_MAX_LENGTH,
