@@ -291,3 +291,21 @@ def test_the_daily_digest_lists_yesterdays_requests_once(settings: object) -> No
     digest = TeamNotification.objects.get()
     assert "Yesterday Yara" in digest.text
     assert "Today Tom" not in digest.text and "Old Olga" not in digest.text
+
+
+def test_erasing_a_customer_erases_the_thread_and_the_raw_answers(bob: object) -> None:
+    from feedback.services.privacy import customer_erase, customer_export
+
+    response = answered(email="ana@example.com")
+    follow_up = response.follow_up
+    contacts.contact_reply_send(follow_up=follow_up, author=bob, text="Hello Ana")
+    inbound_receive(incoming(tokens.reply_address(follow_up.pk), "My phone is 600 123 456."))
+    customer = response.invitation.order.customer
+    exported = customer_export(customer=customer, performed_by=bob)
+    assert [m["text"] for m in exported["contact_messages"]] == [
+        "Hello Ana",
+        "My phone is 600 123 456.",
+    ]
+    customer_erase(customer=customer, performed_by=bob)
+    assert set(ContactMessage.objects.values_list("text", flat=True)) == {"(erased)"}
+    assert bytes(InboundMessage.objects.get().raw) == b""

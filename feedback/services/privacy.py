@@ -32,10 +32,12 @@ from django.utils import timezone
 from feedback import states, tokens
 from feedback.ingest import normalise_email
 from feedback.models import (
+    ContactMessage,
     Customer,
     EmailLog,
     FollowUp,
     FollowUpNote,
+    InboundMessage,
     Invitation,
     Order,
     OrderItem,
@@ -92,6 +94,15 @@ EXPORT_FIELDS = {
     "follow_ups": ["id", "response_id", "status", "notes", "created_at", "resolved_at"],
     "follow_up_notes": ["follow_up_id", "text", "created_at"],
     "email_logs": ["invitation_id", "kind", "message_id", "to_email", "created_at", "outcome"],
+    "contact_messages": [
+        "follow_up_id",
+        "direction",
+        "status",
+        "text",
+        "attachments",
+        "created_at",
+        "sent_at",
+    ],
 }
 
 
@@ -122,6 +133,7 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
         "follow_ups": follow_ups,
         "follow_up_notes": FollowUpNote.objects.filter(follow_up__in=follow_ups),
         "email_logs": EmailLog.objects.filter(invitation__in=invitations),
+        "contact_messages": ContactMessage.objects.filter(follow_up__in=follow_ups),
     }
     data: dict[str, Any] = {
         "exported_at": timezone.now(),
@@ -166,6 +178,12 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     follow_ups = FollowUp.objects.filter(response__in=responses)
     follow_ups.update(notes="")
     FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)
+    # The thread: staff replies and the customer's answers, and the raw answers as they came.
+    replies = ContactMessage.objects.filter(follow_up__in=follow_ups)
+    InboundMessage.objects.filter(pk__in=replies.values("inbound_id")).update(
+        raw=b"", sender="", subject="", recipient=""
+    )
+    replies.update(text=ERASED_TEXT, attachments=[], error="")
     EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
     order_ids = list(Order.objects.filter(customer=customer).values_list("pk", flat=True))
     Order.objects.filter(pk__in=order_ids).update(
