@@ -170,23 +170,24 @@ class InvitationPolicy(models.Model):
                     )
                 }
             )
+        errors = self._business_hours_errors()
+        if errors:
+            raise ValidationError(errors)
+
+    def _business_hours_errors(self) -> dict[str, str]:
+        errors = {}
         if self.business_hours_start >= self.business_hours_end:
-            raise ValidationError(
-                {"business_hours_end": _("Business hours must end after they start.")}
-            )
+            errors["business_hours_end"] = _("Business hours must end after they start.")
         days = self.business_days
         valid = isinstance(days, list) and all(
             isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days
         )
         if not valid or not days or len(set(days)) != len(days):
-            raise ValidationError(
-                {
-                    "business_days": _(
-                        "Give the working days as different numbers from 1 (Monday) to "
-                        "7 (Sunday), e.g. 1, 2, 3, 4, 5."
-                    )
-                }
+            errors["business_days"] = _(
+                "Give the working days as different numbers from 1 (Monday) to 7 (Sunday), "
+                "e.g. 1, 2, 3, 4, 5."
             )
+        return errors
 
     @classmethod
     def live(cls) -> "InvitationPolicy":

@@ -149,3 +149,28 @@ def test_the_dashboard_shows_them_next_to_the_time_to_resolve(client: Client) ->
     assert figures["first_response"] == "6 h"
     assert figures["on_time"] == "50%"
     assert figures["time_to_resolve"] == "2 d 0 h"
+
+
+@pytest.mark.django_db
+def test_ops_set_the_target_on_the_policy_page_and_the_change_is_audited(client: Client) -> None:
+    from feedback.models import PolicyVersion
+    from tests.test_policy_page import edit_data
+
+    client.force_login(member("alice", "Ops"))
+    bad = edit_data(client, business_days="1, 8", business_hours_end="08:00")
+    html = client.post("/staff/policy/edit/", bad).content.decode()
+    assert "Give the working days as different numbers from 1 (Monday) to 7" in html
+    assert "Business hours must end after they start." in html
+    assert not PolicyVersion.objects.exists()
+    good = edit_data(client, response_target_hours="16", business_days="1, 2, 3, 4, 5, 6")
+    assert client.post("/staff/policy/edit/", good).status_code == 302
+    version = PolicyVersion.objects.get()
+    assert version.changes["response_target_hours"] == {"before": 8, "after": 16}
+    assert version.changes["business_days"] == {
+        "before": [1, 2, 3, 4, 5],
+        "after": [1, 2, 3, 4, 5, 6],
+    }
+    html = client.get("/staff/policy/").content.decode()
+    assert (
+        "within 16 business hours (Monday, Tuesday, Wednesday, Thursday, Friday, Saturday" in html
+    )
