@@ -134,7 +134,9 @@ def followup_open(*, response: Response, now: datetime | None = None) -> FollowU
     follow_up = FollowUp.objects.create(response=response, response_due_at=due)
     # webhook: contact.requested
     if settings.TEAM_NOTIFY != "daily":
-        transaction.on_commit(lambda: followup_notify_team(follow_up=follow_up))
+        # Robust: a failure to tell the team must not turn the customer's answer into an
+        # error page; it is logged, and the answer is kept.
+        transaction.on_commit(lambda: followup_notify_team(follow_up=follow_up), robust=True)
     return follow_up
 
 
