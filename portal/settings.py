@@ -281,8 +281,9 @@ TEAM_CHAT_WEBHOOK_URL = env("TEAM_CHAT_WEBHOOK_URL", default="")
 # "each": one message per request; "daily": one digest a day of the previous day's requests.
 TEAM_NOTIFY = env("TEAM_NOTIFY", default="each")
 # How often a staff reply or a team message is retried when the mail server or webhook
-# does not take it (waiting 30 s, 2 min, 5 min...), before it is marked "not sent".
+# does not take it (waiting 1, 4, 16... x the backoff, at most 5 min), before it is "not sent".
 NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=4)
+NOTIFY_RETRY_BACKOFF_SECONDS = env.int("NOTIFY_RETRY_BACKOFF_SECONDS", default=30)
 # How long a customer may change their answer from the same link.
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 

@@ -28,6 +28,7 @@ from feedback.models import (
     TeamNotification,
 )
 from feedback.services.contacts import followup_notify_team
+from feedback.services.notify import team_notify
 from tests.conftest import Processes, process_logs, service_env, wait_for
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 from tests.smtp import SmtpSink
@@ -42,17 +43,20 @@ PHOTO = b"\x89PNG fake photo bytes"
 
 
 class ChatReceiver:
-    """A Slack-style incoming webhook: records each JSON body it is sent."""
+    """A Slack-style incoming webhook: records each JSON body it is sent; answers 500 to
+    the first `failures` of them."""
 
     def __init__(self) -> None:
         self.bodies: list[dict] = []
+        self.failures = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 receiver.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
+                failing = len(receiver.bodies) <= receiver.failures
+                self.send_response(500 if failing else 200)
                 self.end_headers()
                 self.wfile.write(b"ok")
 
@@ -204,3 +208,34 @@ def test_the_whole_loop(
     assert followup_notify_team(follow_up=follow_up) == 0
     assert not wait_for(lambda: len(smtp.to(TEAM)) > 1 or len(chat.bodies) > 1, timeout=3)
     assert TeamNotification.objects.filter(sent_at__isnull=False).count() == 2
+
+
+def test_a_failing_chat_webhook_is_retried_a_bounded_number_of_times(
+    processes: Processes, chat: ChatReceiver, settings: object
+) -> None:
+    settings.TEAM_CHAT_WEBHOOK_URL = chat.url
+    settings.TEAM_EMAIL = ""
+    worker = processes.worker(
+        TEAM_CHAT_WEBHOOK_URL=chat.url, NOTIFY_MAX_RETRIES="2", NOTIFY_RETRY_BACKOFF_SECONDS="1"
+    )
+    worker.wait_ready()
+    chat.failures = 2  # fails twice, then takes it
+    assert team_notify(subject="Product slipping", text="Grinder: 2.1/5 this week", key="a")
+    first = TeamNotification.objects.get(key="a")
+
+    def sent() -> bool:
+        first.refresh_from_db()
+        return first.sent_at is not None
+
+    assert wait_for(sent, timeout=60), process_logs(worker)
+    assert (len(chat.bodies), first.attempts) == (3, 3)
+    assert "Grinder: 2.1/5 this week" in chat.bodies[-1]["text"]
+
+    chat.failures = 99  # never takes it: three tries in all, then it stays unsent
+    assert team_notify(subject="Product slipping", text="Kettle", key="b")
+    second = TeamNotification.objects.get(key="b")
+    assert wait_for(lambda: len(chat.bodies) == 6, timeout=60), process_logs(worker)
+    assert not wait_for(lambda: len(chat.bodies) > 6, timeout=8)
+    second.refresh_from_db()
+    assert (second.sent_at, second.attempts) == (None, 3)
+    assert "500" in second.last_error

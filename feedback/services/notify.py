@@ -110,8 +110,9 @@ def _post_chat(notification: TeamNotification) -> None:
 
 
 def retry_delay_seconds(attempt: int) -> int:
-    """30 s, 2 min, then 5 min: well under MAX_TASK_ETA_SECONDS, never days ahead."""
-    return min(30 * 4**attempt, 300)
+    """1, 4, 16... x NOTIFY_RETRY_BACKOFF_SECONDS (30 s, 2 min, 8 min by default), at most
+    5 min: within MAX_TASK_ETA_SECONDS, never days ahead."""
+    return min(settings.NOTIFY_RETRY_BACKOFF_SECONDS * 4**attempt, 300)
 
 
 def team_notifications_lost(*, now: datetime) -> list[int]:
