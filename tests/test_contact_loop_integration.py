@@ -32,7 +32,7 @@ from feedback.services.notify import team_notify
 from tests.conftest import Processes, process_logs, service_env, wait_for
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 from tests.smtp import SmtpSink
-from tests.staff import member
+from tests.staff import answered, member
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -239,3 +239,27 @@ def test_a_failing_chat_webhook_is_retried_a_bounded_number_of_times(
     second.refresh_from_db()
     assert (second.sent_at, second.attempts) == (None, 3)
     assert "500" in second.last_error
+
+
+def test_a_reply_the_mail_server_keeps_refusing_ends_not_sent_with_its_text(
+    smtp: SmtpSink, processes: Processes, client: Client, settings: object
+) -> None:
+    settings.TEAM_EMAIL = settings.TEAM_CHAT_WEBHOOK_URL = ""
+    worker = processes.worker(NOTIFY_MAX_RETRIES="1", NOTIFY_RETRY_BACKOFF_SECONDS="1")
+    worker.wait_ready()
+    follow_up = answered(email="busy@example.com").follow_up
+    smtp.deferred.add("busy@example.com")  # 450, "try again later", every time
+    client.force_login(member("bob", "Staff"))
+    page = f"/staff/contacts/{follow_up.pk}/"
+    client.post(page, {"action": "reply", "text": "We will call you on Monday."})
+    message = ContactMessage.objects.get()
+
+    def failed() -> bool:
+        message.refresh_from_db()
+        return message.status == "failed"
+
+    assert wait_for(failed, timeout=60), process_logs(worker)
+    assert EmailLog.objects.filter(kind="reply", outcome="failed").count() == 2  # two tries
+    assert smtp.count() == 0
+    html = client.get(page).content.decode()
+    assert "not sent, try again" in html and "We will call you on Monday." in html
