@@ -267,7 +267,7 @@ def test_the_team_is_told_once_per_request(
 ) -> None:
     settings.TEAM_EMAIL = "team@tostadero-lumen.example"
     with django_capture_on_commit_callbacks(execute=False):
-        follow_up = contacts.followup_open(response=answered(contact_requested=False))
+        follow_up, _created = contacts.followup_open(response=answered(contact_requested=False))
     assert contacts.followup_notify_team(follow_up=follow_up) == 1
     assert contacts.followup_notify_team(follow_up=follow_up) == 0
     notification = TeamNotification.objects.get()

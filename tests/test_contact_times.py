@@ -82,7 +82,8 @@ def test_a_new_request_is_due_by_the_policy_in_the_shops_time_zone(settings: obj
     response = answered(contact_requested=False)
     # Thursday 13:00 in Madrid: one hour on Thursday, none on Friday (not a business day),
     # three on Monday.
-    follow_up = followup_open(response=response, now=madrid(2026, 3, 26, 13, 0))
+    follow_up, created = followup_open(response=response, now=madrid(2026, 3, 26, 13, 0))
+    assert created
     assert follow_up.response_due_at == madrid(2026, 3, 30, 13, 0)
 
 

@@ -122,13 +122,13 @@ def followup_reopen(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
 # Opening a request, and telling the team ----------------------------------------------
 
 
-def followup_open(*, response: Response, now: datetime | None = None) -> FollowUp:
+def followup_open(*, response: Response, now: datetime | None = None) -> tuple[FollowUp, bool]:
     """The follow-up of an answer whose customer asked to be contacted, due by the policy's
-    first-response target; the team is told once (on commit). Call inside the answer's
-    transaction; an answer that has its follow-up keeps it."""
+    first-response target, and whether it is new; the team is told once (on commit). Call
+    inside the answer's transaction; an answer that has its follow-up keeps it."""
     existing = FollowUp.objects.filter(response=response).first()
     if existing is not None:
-        return existing
+        return existing, False
     now = now or timezone.now()
     due = response_due_at(now, InvitationPolicy.live(), customer_zone(settings.SHOP_TIME_ZONE))
     follow_up = FollowUp.objects.create(response=response, response_due_at=due)
@@ -137,7 +137,7 @@ def followup_open(*, response: Response, now: datetime | None = None) -> FollowU
         # Robust: a failure to tell the team must not turn the customer's answer into an
         # error page; it is logged, and the answer is kept.
         transaction.on_commit(lambda: followup_notify_team(follow_up=follow_up), robust=True)
-    return follow_up
+    return follow_up, True
 
 
 def _contact_link(follow_up: FollowUp) -> str:
