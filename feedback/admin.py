@@ -30,8 +30,10 @@ from feedback.models import (
     OrderItem,
     PolicyVersion,
     PrivacyAudit,
+    ReplyTemplate,
     Response,
     ShopWebhook,
+    TeamNotification,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -581,3 +583,16 @@ class WebhookEventAdmin(ReadOnly, admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     fields = readonly_fields = ["type", "message_id", "occurred_at", "data"]
     inlines = [WebhookDeliveryInline]
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "language", "updated_at"]
+    list_filter = ["language"]
+    search_fields = ["name", "text"]
+
+
+@admin.register(TeamNotification)
+class TeamNotificationAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["key", "channel", "subject", "created_at", "sent_at", "attempts"]
+    list_filter = ["channel", ("sent_at", admin.EmptyFieldListFilter)]

@@ -1,4 +1,4 @@
-"""Invitation emails, built from three templates: subject, text body and HTML body."""
+"""Invitation emails and staff replies, each from three templates: subject, text, HTML."""
 
 from collections.abc import Sequence
 
@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from feedback import tokens
-from feedback.models import Invitation, OrderItem
+from feedback.models import ContactMessage, Invitation, OrderItem
 from feedback.rules import customer_zone
 from feedback.shop import from_address, shop_identity
 
@@ -79,6 +79,38 @@ def invitation_message(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def reply_message(reply: ContactMessage, *, message_id: str) -> EmailMultiAlternatives:
+    """A staff member's reply to a contact request, under the shop's name, in the
+    customer's language, with a Reply-To signed for this request (REPLY_ADDRESS), so the
+    customer's answer comes back into the thread."""
+    follow_up = reply.follow_up
+    order = follow_up.response.invitation.order
+    customer = order.customer
+    shop = shop_identity()
+    context = {
+        "shop": shop,
+        "logo_url": absolute(shop.logo_path) if shop.logo_path else "",
+        "customer": customer,
+        "order": order,
+        "text": reply.text,
+    }
+    with translation.override(customer.locale):
+        subject = render_to_string("emails/reply-subject.txt", context)
+        text = render_to_string("emails/reply-body-text.txt", context)
+        html = render_to_string("emails/reply-body-html.html", context)
+    reply_to = tokens.reply_address(follow_up.pk)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=text,
+        from_email=from_address(),
+        to=[customer.email],
+        reply_to=[reply_to] if reply_to else None,
+        headers={"Message-ID": message_id},
     )
     message.attach_alternative(html, "text/html")
     return message

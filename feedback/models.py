@@ -89,6 +89,10 @@ def default_snooze_choices() -> list[int]:
     return [7, 14, 30]
 
 
+def default_business_days() -> list[int]:
+    return [1, 2, 3, 4, 5]
+
+
 class InvitationPolicy(models.Model):
     """The live policy: a single row (pk=1); every change is kept as a PolicyVersion."""
 
@@ -118,6 +122,17 @@ class InvitationPolicy(models.Model):
         "invitation), e.g. [7, 14, 30]; an empty list turns 'ask me later' off.",
     )
     nps_enabled = models.BooleanField("ask the 0–10 recommend question", default=False)
+    # The first-response target for contact requests, counted in business hours in the
+    # shop's time zone (SHOP_TIME_ZONE): 8 hours of a 09:00-17:00 day is one business day.
+    response_target_hours = models.PositiveIntegerField(
+        default=8, validators=[MinValueValidator(1), MaxValueValidator(24 * 7 * 8)]
+    )
+    business_hours_start = models.TimeField(default=time(9, 0))
+    business_hours_end = models.TimeField(default=time(17, 0))
+    business_days = models.JSONField(
+        default=default_business_days,
+        help_text="ISO weekday numbers the team works: 1 Monday ... 7 Sunday.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -129,6 +144,10 @@ class InvitationPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(send_window_start__lt=models.F("send_window_end")),
                 name="policy_window_start_before_end",
+            ),
+            models.CheckConstraint(
+                condition=Q(business_hours_start__lt=models.F("business_hours_end")),
+                name="policy_business_hours_start_before_end",
             ),
         ]
 
@@ -151,6 +170,24 @@ class InvitationPolicy(models.Model):
                     )
                 }
             )
+        errors = self._business_hours_errors()
+        if errors:
+            raise ValidationError(errors)
+
+    def _business_hours_errors(self) -> dict[str, str]:
+        errors = {}
+        if self.business_hours_start >= self.business_hours_end:
+            errors["business_hours_end"] = _("Business hours must end after they start.")
+        days = self.business_days
+        valid = isinstance(days, list) and all(
+            isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days
+        )
+        if not valid or not days or len(set(days)) != len(days):
+            errors["business_days"] = _(
+                "Give the working days as different numbers from 1 (Monday) to 7 (Sunday), "
+                "e.g. 1, 2, 3, 4, 5."
+            )
+        return errors
 
     @classmethod
     def live(cls) -> "InvitationPolicy":
@@ -326,8 +363,17 @@ class FollowUp(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When the policy's first-response target falls (business hours, the shop's zone);
+    # set when the request is made, so a later policy change moves no promise already made.
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    # The first staff reply the mail server accepted, or the resolution if that came first.
+    first_response_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        indexes = [
+            # The queue: open requests by due time.
+            models.Index(fields=["status", "response_due_at"], name="followup_status_due_idx"),
+        ]
         # The contact queue's actions (assign, note, resolve, reopen) ask for this; they
         # log who did what. Nobody changes a follow-up in the admin.
         permissions = [("work_followup", "Can work the contact queue")]
@@ -362,6 +408,9 @@ class EmailLog(models.Model):
     class Kind(models.TextChoices):
         INVITATION = "invitation", _("invitation")
         LATER = "later", _("asked-for later reminder")
+        # A staff member's answer to a customer who asked to be contacted; never an
+        # invitation: no cap, cooldown or invitation figure counts it.
+        REPLY = "reply", _("staff reply to a contact request")
 
     class Outcome(models.TextChoices):
         # Written before the message is handed over; a crash leaves it "unknown".
@@ -379,10 +428,11 @@ class EmailLog(models.Model):
 
     class Meta:
         constraints = [
-            # At most one accepted message of each kind per invitation.
+            # At most one accepted invitation (and one "later") per invitation; a contact
+            # request may get any number of staff replies.
             models.UniqueConstraint(
                 fields=["invitation", "kind"],
-                condition=Q(outcome="sent"),
+                condition=Q(outcome="sent", kind__in=["invitation", "later"]),
                 name="emaillog_one_sent_per_kind",
             ),
         ]
@@ -924,3 +974,92 @@ class ReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} review {self.review_id} ({self.rating}/5)"
+
+
+class ContactMessage(models.Model):
+    """One message in a contact request's thread: a staff reply sent by email, or the
+    customer's answer that came back to the signed reply address."""
+
+    class Direction(models.TextChoices):
+        OUT = "out", _("staff reply")
+        IN = "in", _("customer reply")
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        # Not handed over (the mail server refused it or could not be reached): the text
+        # is kept, and staff may send it again.
+        FAILED = "failed", _("not sent")
+        RECEIVED = "received", _("received")
+
+    follow_up = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    text = models.TextField()
+    # Attachments of a customer's reply, as listed (name, size, type); the files stay in
+    # the InboundMessage's raw message and are never served.
+    attachments = models.JSONField(default=list, blank=True)
+    email_log = models.ForeignKey(
+        EmailLog, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+    )
+    inbound = models.ForeignKey(
+        InboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.direction} message on follow-up {self.follow_up_id} ({self.status})"
+
+
+class ReplyTemplate(models.Model):
+    """A reusable staff reply, per language; staff pick one on the contact page."""
+
+    name = models.CharField(max_length=100)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    text = models.TextField(max_length=5000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["language", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "language"], name="replytemplate_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+
+class TeamNotification(models.Model):
+    """One message to the shop's team on one channel (email or chat webhook). The row is
+    written before the send and its outcome after; `key` makes "tell the team once" hold:
+    one row per key and channel."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("email")
+        CHAT = "chat", _("chat webhook")
+
+    key = models.CharField(max_length=200)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    link = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "channel"], name="teamnotification_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} notification {self.key} ({'sent' if self.sent_at else 'unsent'})"

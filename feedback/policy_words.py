@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import time
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -21,6 +22,19 @@ LABELS = {
     "consent_mode": gettext_lazy("Consent mode"),
     "snooze_choices": gettext_lazy("Snooze choices (days)"),
     "nps_enabled": gettext_lazy("0–10 recommend question"),
+    "response_target_hours": gettext_lazy("First-response target (business hours)"),
+    "business_hours_start": gettext_lazy("Business hours start"),
+    "business_hours_end": gettext_lazy("Business hours end"),
+    "business_days": gettext_lazy("Business days"),
+}
+WEEKDAYS = {
+    1: gettext_lazy("Monday"),
+    2: gettext_lazy("Tuesday"),
+    3: gettext_lazy("Wednesday"),
+    4: gettext_lazy("Thursday"),
+    5: gettext_lazy("Friday"),
+    6: gettext_lazy("Saturday"),
+    7: gettext_lazy("Sunday"),
 }
 
 
@@ -65,7 +79,25 @@ def describe_policy(policy: InvitationPolicy) -> list[str]:
         _("The 0–10 “would you recommend us” question is asked.")
         if policy.nps_enabled
         else _("The 0–10 “would you recommend us” question is not asked."),
+        _response_target(policy),
     ]
+
+
+def _weekdays(days: list[int]) -> str:
+    return ", ".join(str(WEEKDAYS[d]) for d in sorted(days) if d in WEEKDAYS)
+
+
+def _response_target(policy: InvitationPolicy) -> str:
+    return _(
+        "A customer who asks to be contacted should hear from the team within "
+        "%(hours)s business hours (%(days)s, %(opens)s–%(closes)s, %(zone)s time)."
+    ) % {
+        "hours": policy.response_target_hours,
+        "days": _weekdays(policy.business_days),
+        "opens": _clock(policy.business_hours_start),
+        "closes": _clock(policy.business_hours_end),
+        "zone": settings.SHOP_TIME_ZONE,
+    }
 
 
 def _sample(percent: int) -> str:
@@ -108,8 +140,15 @@ def show_value(name: str, value: object) -> str:
         return _("no cap") if name == "daily_send_cap" else "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if name in ("send_window_start", "send_window_end"):
+    if name in (
+        "send_window_start",
+        "send_window_end",
+        "business_hours_start",
+        "business_hours_end",
+    ):
         return _clock(value)
+    if name == "business_days" and isinstance(value, list):
+        return _weekdays(value)
     if name == "consent_mode":
         return _("opt-in") if value == InvitationPolicy.ConsentMode.OPT_IN else _("notice")
     if isinstance(value, list):

@@ -5,16 +5,16 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.models import model_to_dict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from feedback.emails import shop_context
-from feedback.models import InvitationPolicy, StaffPreference
+from feedback.models import InvitationPolicy, ReplyTemplate, StaffPreference
 from feedback.selectors.contacts import assignable_users
-from feedback.services.contacts import NOTE_MAX_LENGTH
+from feedback.services.contacts import NOTE_MAX_LENGTH, REPLY_MAX_LENGTH
 from feedback.services.policy import AUDITED_FIELDS
 from feedback.shop import from_address
 
@@ -53,12 +53,23 @@ class PolicyForm(forms.ModelForm):
         ),
     )
 
+    business_days = SnoozeChoicesField(
+        label=gettext_lazy("Business days"),
+        required=False,
+        help_text=gettext_lazy(
+            "The days the team answers contact requests, as numbers: 1 Monday to 7 Sunday, "
+            "e.g. 1, 2, 3, 4, 5."
+        ),
+    )
+
     class Meta:
         model = InvitationPolicy
         fields = AUDITED_FIELDS
         widgets = {
             "send_window_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "send_window_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "business_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "business_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
         # The model's names, in the staff member's language (the model itself stays English).
         labels = {
@@ -73,8 +84,16 @@ class PolicyForm(forms.ModelForm):
             "daily_send_cap": gettext_lazy("Daily send cap"),
             "consent_mode": gettext_lazy("Consent mode"),
             "nps_enabled": gettext_lazy("Ask the 0–10 recommend question"),
+            "response_target_hours": gettext_lazy("First-response target (business hours)"),
+            "business_hours_start": gettext_lazy("Business hours start"),
+            "business_hours_end": gettext_lazy("Business hours end"),
         }
         help_texts = {
+            "response_target_hours": gettext_lazy(
+                "How soon a customer who asked to be contacted should hear from the team, "
+                "in business hours (8 hours of a 9-to-5 day is one business day)."
+            ),
+            "business_hours_start": gettext_lazy("In the shop's time zone."),
             "enabled": gettext_lazy("Off: no invitation is scheduled."),
             "daily_send_cap": gettext_lazy("Most invitations sent per day; empty means no cap."),
             "delay_after_delivery_days": gettext_lazy("Days between delivery and the invitation."),
@@ -85,6 +104,23 @@ class PolicyForm(forms.ModelForm):
             "invitation_valid_days": gettext_lazy("How long the link takes answers."),
             "sample_percent": gettext_lazy("Share of delivered orders invited (0–100)."),
         }
+
+
+# The contact queue's first-response target: audited with the policy and edited with it,
+# but no invitation depends on it, so the simulator leaves it out.
+CONTACT_TARGET_FIELDS = [
+    "response_target_hours",
+    "business_hours_start",
+    "business_hours_end",
+    "business_days",
+]
+
+
+class InvitationRulesForm(PolicyForm):
+    """The policy's invitation rules only: what the simulator replays."""
+
+    class Meta(PolicyForm.Meta):
+        fields = [name for name in AUDITED_FIELDS if name not in CONTACT_TARGET_FIELDS]
 
 
 def policy_form_data(policy: InvitationPolicy) -> dict[str, str]:
@@ -185,3 +221,53 @@ class StaffPasswordResetForm(PasswordResetForm):
                 to_email,
                 html_email_template_name,
             )
+
+
+class ReplyForm(forms.Form):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        # Its own ids: the note form on the same page also has a "text" field.
+        kwargs.setdefault("auto_id", "reply_%s")
+        super().__init__(*args, **kwargs)
+
+    text = forms.CharField(
+        label=gettext_lazy("Your reply"),
+        max_length=REPLY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={
+            "required": gettext_lazy("Write your reply first."),
+            "max_length": gettext_lazy("Keep the reply to %(limit_value)d characters or fewer."),
+        },
+    )
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(
+        label=gettext_lazy("Closing note (optional)"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "max_length": gettext_lazy("Keep the note to %(limit_value)d characters or fewer."),
+        },
+    )
+
+
+class ReplyTemplateForm(forms.ModelForm):
+    class Meta:
+        model = ReplyTemplate
+        fields = ["name", "language", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 6})}
+        labels = {
+            "name": gettext_lazy("Name"),
+            "language": gettext_lazy("Language"),
+            "text": gettext_lazy("Text"),
+        }
+        error_messages = {
+            NON_FIELD_ERRORS: {
+                "unique_together": gettext_lazy(
+                    "A saved reply with this name and language exists already."
+                )
+            },
+            "name": {"required": gettext_lazy("Give the saved reply a name.")},
+            "text": {"required": gettext_lazy("Write the text of the saved reply.")},
+        }

@@ -114,6 +114,7 @@ urlpatterns = [
     path("staff/language/", staff.language, name="staff_language"),
     path("staff/contacts/", staff_contacts.contacts, name="contacts"),
     path("staff/contacts/<int:pk>/", staff_contacts.contact_detail, name="contact"),
+    path("staff/contacts/saved-replies/", staff_contacts.reply_templates, name="reply_templates"),
     path("staff/policy/", staff_policy.policy, name="policy"),
     path("staff/policy/edit/", staff_policy.policy_edit, name="policy_edit"),
     path("staff/simulate/", staff_simulator.simulate, name="simulate"),

@@ -278,6 +278,22 @@ WOOCOMMERCE_WEBHOOK_SECRET = env("WOOCOMMERCE_WEBHOOK_SECRET", default="")
 # Origins (scheme://host[:port]) whose pages may frame the reviews widget, besides the
 # portal itself: its CSP frame-ancestors. Browsers refuse it inside any other site.
 REVIEWS_WIDGET_ORIGINS = env.list("REVIEWS_WIDGET_ORIGINS", default=[])
+# Contact requests: replies and telling the team.
+# Customers' replies come back to REPLY_ADDRESS's local part + a signed tag ("reply@shop.example"
+# -> "reply+42-<signature>@shop.example"); unset, staff replies carry no Reply-To.
+REPLY_ADDRESS = env("REPLY_ADDRESS", default="")
+# The shop's time zone: business hours and first-response due times are counted in it.
+SHOP_TIME_ZONE = env("SHOP_TIME_ZONE", default="Europe/Madrid" if DEBUG else "UTC")
+# Who hears of each new contact request, a product's CSAT slip and a webhook endpoint switched
+# off: an address (or several, comma-separated), and a Slack-compatible incoming webhook.
+TEAM_EMAIL = env("TEAM_EMAIL", default="")
+TEAM_CHAT_WEBHOOK_URL = env("TEAM_CHAT_WEBHOOK_URL", default="")
+# "each": one message per request; "daily": one digest a day of the previous day's requests.
+TEAM_NOTIFY = env("TEAM_NOTIFY", default="each")
+# How often a staff reply or a team message is retried when the mail server or webhook
+# does not take it (waiting 1, 4, 16... x the backoff, at most 5 min), before it is "not sent".
+NOTIFY_MAX_RETRIES = env.int("NOTIFY_MAX_RETRIES", default=4)
+NOTIFY_RETRY_BACKOFF_SECONDS = env.int("NOTIFY_RETRY_BACKOFF_SECONDS", default=30)
 # How long a customer may change their answer from the same link.
 RESPONSE_EDITABLE_DAYS = env.int("RESPONSE_EDITABLE_DAYS", default=7)
 
@@ -345,6 +361,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(PRODUCT_ALERT_INTERVAL_SECONDS),
         "options": {"expires": max(PRODUCT_ALERT_INTERVAL_SECONDS - 5, 1)},
     },
+    # Hourly: yesterday's digest of contact requests, once (TEAM_NOTIFY=daily), soon after
+    # midnight in the shop's time zone whichever hour beat runs; and team messages whose
+    # task was lost (Redis down when they were written) queued again.
+    "team-notifications": {
+        "task": "feedback.tasks.team_notifications_sweep",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "task": "feedback.tasks.webhooks_sweep",
@@ -357,7 +381,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # The quiet alert when a product slips (feedback.services.alerts): the recent window is
 # tested against the baseline just before it; incidents are emailed to TEAM_EMAIL if set.
-TEAM_EMAIL = env("TEAM_EMAIL", default="")
 PRODUCT_ALERT_RECENT_DAYS = env.int("PRODUCT_ALERT_RECENT_DAYS", default=21)
 PRODUCT_ALERT_BASELINE_DAYS = env.int("PRODUCT_ALERT_BASELINE_DAYS", default=90)
 
@@ -383,8 +406,6 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BACKOFF_SECONDS = env.int("WEBHOOK_RETRY_BACKOFF_SECONDS", default=30)
 # An endpoint whose every attempt has failed for this many days is switched off.
 WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
-# Where notices for the shop's team go (e.g. a webhook endpoint switched off); empty: none.
-TEAM_EMAIL = env("TEAM_EMAIL", default="")
 
 LOGGING = {
     "version": 1,

@@ -31,6 +31,10 @@ def form_data(**changes: object) -> dict:
         "daily_send_cap": "",
         "consent_mode": policy.consent_mode,
         "snooze_choices": "[7, 14, 30]",
+        "response_target_hours": policy.response_target_hours,
+        "business_hours_start": "09:00",
+        "business_hours_end": "17:00",
+        "business_days": "[1, 2, 3, 4, 5]",
         "versions-TOTAL_FORMS": "0",
         "versions-INITIAL_FORMS": "0",
     }

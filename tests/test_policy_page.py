@@ -90,6 +90,10 @@ def test_every_rule_reads_right_when_changed() -> None:
         consent_mode="opt_in",
         snooze_choices=[],
         nps_enabled=True,
+        response_target_hours=16,
+        business_hours_start=time(8, 0),
+        business_hours_end=time(14, 0),
+        business_days=[6, 1, 2],
     )
     assert describe_policy(policy) == [
         "Invitations are off: no invitation is scheduled for any order.",
@@ -104,6 +108,8 @@ def test_every_rule_reads_right_when_changed() -> None:
         "within that time is dropped.",
         "“Ask me later” is off.",
         "The 0–10 “would you recommend us” question is asked.",
+        "A customer who asks to be contacted should hear from the team within 16 business "
+        "hours (Monday, Tuesday, Saturday, 08:00–14:00, UTC time).",
     ]
 
 

@@ -3,6 +3,7 @@ policy, run the simulator. No CSP violation (the `page` fixture fails on one), n
 axe finding, screenshots in test-artifacts/."""
 
 import pytest
+from playwright.sync_api import expect
 
 from feedback.models import FollowUp, FollowUpNote, InvitationPolicy, PolicyVersion
 from tests.conftest import screenshot
@@ -29,10 +30,11 @@ def test_ops_work_the_queue_and_tune_the_policy(live_server: object, page: objec
     page.get_by_role("link", name="Ana Asked").click()
     assert "The lid <b>cracked</b>." in page.locator("#comment").inner_text()
     page.get_by_label("Assignee").select_option(label="alice")
-    page.get_by_role("button", name="Assign").click()
+    page.get_by_role("button", name="Assign", exact=True).click()
     assert "Assigned to alice." in page.get_by_role("status").inner_text()
     page.get_by_label("Add a note").fill("Replacement lid posted.")
     page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_role("status")).to_contain_text("Note added.")
     page.get_by_role("button", name="Mark resolved").click()
     assert page.get_by_role("button", name="Reopen").is_visible()
     assert_accessible(page, "contact request")

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from feedback.models import FollowUp, InvitationPolicy, PolicyVersion
 from feedback.services.policy import policy_snapshot
+from feedback.staff_forms import CONTACT_TARGET_FIELDS, policy_form_data
 from tests.staff import answered, member
 from tests.test_simulator import form as simulator_form
 
@@ -39,6 +40,9 @@ def url(name: str, kwargs: dict, follow_up: FollowUp) -> str:
 
 def policy_data(**changes: str) -> dict[str, str]:
     data = {k: v for k, v in simulator_form().items() if not k.startswith("period_")}
+    # The simulator leaves out the contact queue's target; the editor has it.
+    live = policy_form_data(InvitationPolicy.live())
+    data.update({name: live[name] for name in CONTACT_TARGET_FIELDS})
     # The editor's form carries the values it was opened with.
     data["loaded"] = json.dumps(policy_snapshot(InvitationPolicy.live()))
     return {**data, **changes}

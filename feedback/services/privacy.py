@@ -39,10 +39,12 @@ from django.utils import timezone
 from feedback import states, tokens
 from feedback.ingest import normalise_email
 from feedback.models import (
+    ContactMessage,
     Customer,
     EmailLog,
     FollowUp,
     FollowUpNote,
+    InboundMessage,
     Invitation,
     Order,
     OrderItem,
@@ -108,6 +110,15 @@ EXPORT_FIELDS = {
     "email_logs": ["invitation_id", "kind", "message_id", "to_email", "created_at", "outcome"],
     "platform_orders": ["platform", "platform_order_id", "order_id"],
     "refused_shop_webhooks": ["platform", "topic", "received_at", "field", "reason", "payload"],
+    "contact_messages": [
+        "follow_up_id",
+        "direction",
+        "status",
+        "text",
+        "attachments",
+        "created_at",
+        "sent_at",
+    ],
 }
 
 
@@ -141,6 +152,7 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
         "email_logs": EmailLog.objects.filter(invitation__in=invitations),
         "platform_orders": PlatformOrder.objects.filter(order__customer=customer),
         "refused_shop_webhooks": _refused_webhooks_of(customer),
+        "contact_messages": ContactMessage.objects.filter(follow_up__in=follow_ups),
     }
     data: dict[str, Any] = {
         "exported_at": timezone.now(),
@@ -189,6 +201,12 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     follow_ups = FollowUp.objects.filter(response__in=responses)
     follow_ups.update(notes="")
     FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)
+    # The thread: staff replies and the customer's answers, and the raw answers as they came.
+    replies = ContactMessage.objects.filter(follow_up__in=follow_ups)
+    InboundMessage.objects.filter(pk__in=replies.values("inbound_id")).update(
+        raw=b"", sender="", subject="", recipient=""
+    )
+    replies.update(text=ERASED_TEXT, attachments=[], error="")
     EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
     # Webhook events carry their comments (and an unsubscribe its address): they go, with
     # any delivery not yet made.

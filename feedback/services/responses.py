@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from feedback import states
 from feedback.models import FollowUp, Invitation, Response, WebhookEventType
+from feedback.services.contacts import followup_open
 from feedback.services.reviews import review_sync
 from feedback.services.topics import topic_counts_change
 from feedback.services.webhooks import response_data, webhook_emit, webhook_emit_contact
@@ -67,7 +68,9 @@ def response_submit(
     )
     topic_counts_change(response=answer, old_comment="", new_comment=comment)
     states.transition(invitation, to=State.RESPONDED, responded_at=now, claimed_until=None, now=now)
-    follow_up = FollowUp.objects.create(response=answer) if contact_requested else None
+    follow_up = None
+    if contact_requested:
+        follow_up, _created = followup_open(response=answer, now=now)
     review_sync(response=answer, content_changed=True, now=now)
     _emit(answer, EventType.RESPONSE_SUBMITTED, follow_up, now)
     return answer
@@ -87,7 +90,7 @@ def _edit(invitation: Invitation, fields: dict, now: datetime) -> Response:
     topic_counts_change(response=answer, old_comment=old_comment, new_comment=answer.comment)
     review_sync(response=answer, content_changed=content_changed, now=now)
     if answer.contact_requested:
-        follow_up, created = FollowUp.objects.get_or_create(response=answer)
+        follow_up, created = followup_open(response=answer, now=now)
         follow_up = follow_up if created else None
     else:
         # Unticked in an edit: nobody may contact them now, so the request leaves the

@@ -12,10 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from feedback.models import FollowUp
+from feedback.models import ContactMessage, FollowUp, ReplyTemplate
 from feedback.selectors import contacts as contact_reads
 from feedback.services import contacts as services
-from feedback.staff_forms import AssignForm, NoteForm
+from feedback.staff_forms import (
+    AssignForm,
+    NoteForm,
+    ReplyForm,
+    ReplyTemplateForm,
+    ResolveForm,
+)
 from feedback.views.staff import staff_view
 
 # Working the queue (assign, note, resolve, reopen): the "Staff" and "Ops" roles.
@@ -33,13 +39,18 @@ def contacts(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     status = status if status in STATUSES else "open"
     mine = request.GET.get("mine") == "1"
-    queue = contact_reads.contact_queue(status=status, assignee=request.user if mine else None)
+    search = request.GET.get("q", "").strip()[:100]
+    queue = contact_reads.contact_queue(
+        status=status, assignee=request.user if mine else None, search=search
+    )
     page = Paginator(queue, PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "status": status,
         "statuses": STATUSES,
         "mine": mine,
+        "search": search,
+        "kept_aside": contact_reads.replies_kept_aside(),
     }
     stats = contact_reads.followup_stats()
     median_time = contact_reads.human_duration(stats.median_time_to_resolve)
@@ -56,6 +67,8 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     forms = {
         "assign_form": AssignForm(initial={"assignee": follow_up.assignee_id}),
         "note_form": NoteForm(),
+        "reply_form": ReplyForm(initial={"text": _template_text(request)}),
+        "resolve_form": ResolveForm(),
     }
     if request.method == "POST":
         if not request.user.has_perm(WORK_PERMISSION):
@@ -68,8 +81,23 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if invalid is None:
             return _back(follow_up)
         forms.update(invalid)
-    context = {"follow_up": follow_up, "can_change": request.user.has_perm(WORK_PERMISSION)}
+    customer = follow_up.response.invitation.order.customer
+    context = {
+        "follow_up": follow_up,
+        "can_change": request.user.has_perm(WORK_PERMISSION),
+        "thread": contact_reads.contact_thread(follow_up),
+        "history": contact_reads.customer_history(follow_up),
+        "templates": contact_reads.reply_templates(customer.locale),
+        "can_reply": bool(customer.email) and follow_up.response.contact_requested,
+    }
     return render(request, "feedback/staff/contact_detail.html", {**context, **forms}, status=200)
+
+
+def _template_text(request: HttpRequest) -> str:
+    """The saved reply picked on the page (?template=<id>), to start the reply from."""
+    pk = request.GET.get("template", "")
+    template = ReplyTemplate.objects.filter(pk=pk).first() if pk.isdigit() else None
+    return template.text if template else ""
 
 
 def _back(follow_up: FollowUp) -> HttpResponse:
@@ -113,11 +141,49 @@ def _note(request: HttpRequest, follow_up: FollowUp) -> dict | None:
     return None
 
 
-def _resolve(request: HttpRequest, follow_up: FollowUp) -> None:
-    if services.followup_resolve(follow_up=follow_up, by=request.user):
+def _assign_me(request: HttpRequest, follow_up: FollowUp) -> None:
+    if services.followup_assign(follow_up=follow_up, assignee=request.user, by=request.user):
+        messages.success(request, _("Assigned to you."))
+    else:
+        messages.info(request, _("It was already yours: nothing changed."))
+
+
+def _resolve(request: HttpRequest, follow_up: FollowUp) -> dict | None:
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return {"resolve_form": form}
+    note = form.cleaned_data["note"]
+    if services.followup_resolve(follow_up=follow_up, by=request.user, note=note):
         messages.success(request, _("Marked resolved."))
     else:
         messages.info(request, _("It was already resolved."))
+    return None
+
+
+def _reply(request: HttpRequest, follow_up: FollowUp) -> dict | None:
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return {"reply_form": form}
+    try:
+        services.contact_reply_send(
+            follow_up=follow_up, author=request.user, text=form.cleaned_data["text"]
+        )
+    except services.FollowUpRefused as refused:
+        form.add_error("text", str(refused))
+        return {"reply_form": form}
+    messages.success(request, _("Reply queued for sending; its status shows in the thread."))
+    return None
+
+
+def _send_again(request: HttpRequest, follow_up: FollowUp) -> None:
+    chosen = request.POST.get("message", "")
+    message = ContactMessage.objects.filter(
+        follow_up=follow_up, pk=int(chosen) if chosen.isdigit() else 0
+    ).first()
+    if message is not None and services.contact_reply_retry(message=message):
+        messages.success(request, _("Reply queued for sending again."))
+    else:
+        messages.info(request, _("That reply is not waiting to be sent again."))
 
 
 def _reopen(request: HttpRequest, follow_up: FollowUp) -> None:
@@ -129,7 +195,40 @@ def _reopen(request: HttpRequest, follow_up: FollowUp) -> None:
 
 ACTIONS: dict[str, Action] = {
     "assign": _assign,
+    "assign_me": _assign_me,
+    "reply": _reply,
+    "send_again": _send_again,
     "note": _note,
     "resolve": _resolve,
     "reopen": _reopen,
 }
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def reply_templates(request: HttpRequest) -> HttpResponse:
+    """Saved replies, per language: list, add, change, remove."""
+    can_change = request.user.has_perm(WORK_PERMISSION)
+    pk = request.GET.get("edit", "")
+    editing = ReplyTemplate.objects.filter(pk=pk).first() if pk.isdigit() else None
+    form = ReplyTemplateForm(instance=editing)
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        if request.POST.get("action") == "delete":
+            chosen = request.POST.get("template", "")
+            ReplyTemplate.objects.filter(pk=int(chosen) if chosen.isdigit() else 0).delete()
+            messages.success(request, _("Saved reply removed."))
+            return redirect(reverse("feedback:reply_templates"))
+        form = ReplyTemplateForm(request.POST, instance=editing)
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Saved reply stored."))
+            return redirect(reverse("feedback:reply_templates"))
+    context = {
+        "templates": ReplyTemplate.objects.all(),
+        "form": form,
+        "editing": editing,
+        "can_change": can_change,
+    }
+    return render(request, "feedback/staff/reply_templates.html", context)

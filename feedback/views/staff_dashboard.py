@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from feedback import exports
+from feedback.selectors import contacts as contact_reads
 from feedback.selectors import dashboard
 from feedback.selectors.alerts import open_alerts
 from feedback.selectors.topics import topics_panel
@@ -120,6 +121,9 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "period_text": form.period_text(filters, now),
         "figures": dashboard.dashboard_figures(filters),
+        "response_times": contact_reads.response_time_stats(
+            responses=dashboard.responses(filters), now=now
+        ),
         "export_query": request.GET.urlencode(),
         "topics": topics_panel(filters, alerted=[alert.sku for alert in alerts]),
         "search_query": _period_query(form),

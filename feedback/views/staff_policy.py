@@ -20,7 +20,12 @@ from feedback.services.policy import (
     policy_rebase,
     policy_snapshot,
 )
-from feedback.staff_forms import PolicyForm, draft_policy
+from feedback.staff_forms import (
+    CONTACT_TARGET_FIELDS,
+    PolicyForm,
+    draft_policy,
+    policy_form_data,
+)
 from feedback.views.staff import POLICY_PERMISSION, ops_view, staff_view
 
 HISTORY_PER_PAGE = 10
@@ -42,6 +47,15 @@ def policy(request: HttpRequest) -> HttpResponse:
     return render(request, "feedback/staff/policy.html", context)
 
 
+def _with_contact_target(draft: QueryDict, live: InvitationPolicy) -> QueryDict:
+    """The simulator's draft leaves the contact target out: keep the live one."""
+    data = draft.copy()
+    live_values = policy_form_data(live)
+    for name in CONTACT_TARGET_FIELDS:
+        data.setdefault(name, live_values[name])
+    return data
+
+
 def _loaded(data: QueryDict) -> dict | None:
     """The policy's values when the form was opened, which the form carries along."""
     try:
@@ -61,7 +75,7 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         # The simulator links here with its draft's values in the query string.
         draft_values = any(name in request.GET for name in AUDITED_FIELDS)
-        data = request.GET if draft_values else None
+        data = _with_contact_target(request.GET, live) if draft_values else None
         form = PolicyForm(data, instance=draft_policy(live))
         return _edit_page(request, form, live, loaded=policy_snapshot(live))
     loaded = _loaded(request.POST)

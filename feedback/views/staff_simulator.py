@@ -16,7 +16,7 @@ from feedback.policy_words import describe_changes
 from feedback.rules import PolicyRules
 from feedback.selectors.simulator import comparison, daily_sends, delivered_count, simulate_many
 from feedback.services.policy import policy_snapshot
-from feedback.staff_forms import PeriodForm, PolicyForm, draft_policy
+from feedback.staff_forms import InvitationRulesForm, PeriodForm, draft_policy
 from feedback.views.staff import POLICY_PERMISSION, staff_view
 
 # A page request replays at most this many orders (about 5-10 s for both policies);
@@ -75,7 +75,7 @@ def simulate(request: HttpRequest) -> HttpResponse:
     live = InvitationPolicy.live()
     submitted = "period_start" in request.GET
     data = request.GET if submitted else None
-    policy_form = PolicyForm(data, instance=draft_policy(live))
+    policy_form = InvitationRulesForm(data, instance=draft_policy(live))
     period_form = PeriodForm(data, initial=PeriodForm.default_initial())
     context = {
         "policy_form": policy_form,

@@ -6,7 +6,7 @@ from feedback.models import InvitationPolicy
 from feedback.rules import PolicyRules
 from feedback.selectors.simulator import comparison, simulate_many
 from feedback.services.policy import AUDITED_FIELDS
-from feedback.staff_forms import PolicyForm, draft_policy, policy_form_data
+from feedback.staff_forms import InvitationRulesForm, draft_policy, policy_form_data
 
 BOOLEANS = {"true": True, "yes": True, "on": True, "1": True}
 BOOLEANS |= {"false": False, "no": False, "off": False, "0": False}
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             data[name] = value.strip()
             if isinstance(getattr(live, name), bool):
                 data[name] = self.boolean(name, value)
-        form = PolicyForm(data, instance=draft_policy(live))
+        form = InvitationRulesForm(data, instance=draft_policy(live))
         if not form.is_valid():
             problems = "; ".join(
                 f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
