@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from feedback import services
 from feedback.admin_import import OrderImportAdminMixin
+from feedback.ingest import normalise_email
 from feedback.models import (
     ApiToken,
     Customer,
@@ -28,8 +29,11 @@ from feedback.models import (
     PolicyVersion,
     PrivacyAudit,
     Response,
+    Suppression,
+    SuppressionRemoval,
 )
-from feedback.services import api_tokens, privacy
+from feedback.services import api_tokens, privacy, suppressions
+from feedback.tokens import address_hash
 
 
 class ReadOnly:
@@ -348,3 +352,63 @@ class PrivacyAuditAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["performed_at", "action", "customer_id", "performed_by"]
     list_filter = ["action"]
     search_fields = ["customer_id"]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ReadOnly, admin.ModelAdmin):
+    """The suppression list: Staff and Ops read it; Ops may remove an entry, with a reason
+    (kept as a SuppressionRemoval). Entries come only from what happened to the address."""
+
+    list_display = ["created_at", "reason", "source", "customer", "detail"]
+    list_filter = ["reason", "source"]
+    search_fields = ["address_hash"]
+    search_help_text = "Search by the whole email address."
+    list_select_related = ["customer"]
+    fields = readonly_fields = ["created_at", "reason", "source", "customer", "detail"]
+    actions = ["remove_entries"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # The list keeps keyed hashes, not addresses: an address is looked up by its hash.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            hashed = address_hash(normalise_email(term))
+        except UnicodeError:
+            return queryset.none(), False
+        return queryset.filter(address_hash=hashed), False
+
+    def has_remove_suppression_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("feedback.remove_suppression")
+
+    @admin.action(
+        description="Remove from the suppression list…", permissions=["remove_suppression"]
+    )
+    def remove_entries(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        why = request.POST.get("why", "").strip()
+        if request.POST.get("confirmed") != "yes" or not why:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Remove from the suppression list?",
+                "opts": self.model._meta,
+                "entries": list(queryset.select_related("customer")),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "why_missing": request.POST.get("confirmed") == "yes",
+            }
+            return TemplateResponse(
+                request, "admin/feedback/suppression/remove_confirmation.html", context
+            )
+        removed = 0
+        for entry in queryset:
+            suppressions.suppression_remove(suppression=entry, removed_by=request.user, why=why)
+            removed += 1
+        self.message_user(request, f"Removed {removed} address(es) from the suppression list.")
+        return None
+
+
+@admin.register(SuppressionRemoval)
+class SuppressionRemovalAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["removed_at", "removed_by", "reason", "source", "suppressed_at", "why"]
+    list_filter = ["reason", "source", "removed_by"]

@@ -14,7 +14,10 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
   who did what when, its text replaced;
 - invitation links stop working (token hash and nonce removed), email logs lose the
   address and any server error text;
-- the admin's own history (LogEntry) loses the customer's and orders' names.
+- the admin's own history (LogEntry) loses the customer's and orders' names;
+- messages that came back by mail about them (bounces, complaints, replies: they hold the
+  address, often the text) are deleted; delivery events, which hold no address, stay, and
+  so does the address's entry on the suppression list, no longer linked to the customer.
 
 Both actions are recorded in PrivacyAudit: who, when, which customer id, and nothing else.
 """
@@ -36,6 +39,7 @@ from feedback.models import (
     EmailLog,
     FollowUp,
     FollowUpNote,
+    InboundMessage,
     Invitation,
     Order,
     OrderItem,
@@ -148,10 +152,14 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
             address_hash=tokens.address_hash(customer.email),
             defaults={
                 "reason": Suppression.Reason.UNSUBSCRIBED if stopped else Suppression.Reason.ERASED,
-                "source": "erasure",
+                "source": Suppression.Source.ERASURE,
             },
         )
+    Suppression.objects.filter(customer=customer).update(customer=None, detail="")
     invitations = _invitations_of(customer)
+    InboundMessage.objects.filter(
+        Q(customer=customer) | Q(email_log__invitation__in=invitations)
+    ).delete()
     states.transition(
         invitations,
         to=State.SUPPRESSED,
