@@ -162,8 +162,8 @@ def is_feedback_report(message: EmailMessage) -> bool:
 def complaint_read(message: EmailMessage, record: InboundMessage) -> bool:
     """Match the quoted original to our message; opt its customer out of everything."""
     record.kind = InboundMessage.Kind.COMPLAINT
-    original = _quoted_original(message)
-    state, log_id = _original_log(original, record.recipient)
+    report = _feedback_report(message)
+    state, log_id = _original_log(_quoted_original(message), report, record.recipient)
     log = _email_log(log_id)
     if log is None:
         if state == Signed.FORGED:
@@ -171,14 +171,22 @@ def complaint_read(message: EmailMessage, record: InboundMessage) -> bool:
         record.note = _("Could not be matched to a message we sent: nothing was changed.")
         return True
     _matched(record, log, InboundMessage.Kind.COMPLAINT)
+    keys = ("Feedback-Type", "User-Agent", "Source-IP")
+    detail = "; ".join(f"{k}: {report[k]}" for k in keys if report is not None and report.get(k))
     delivery_event_record(
-        kind=Kind.COMPLAINT,
-        source=DeliveryEvent.Source.COMPLAINT,
-        email_log=log,
-        detail=_report_detail(message),
+        kind=Kind.COMPLAINT, source=DeliveryEvent.Source.COMPLAINT, email_log=log, detail=detail
     )
     record.note = _("Spam complaint: the customer gets no more invitations.")
     return True
+
+
+def _feedback_report(message: EmailMessage) -> Message | None:
+    """The machine-readable part of an abuse report (its fields, RFC 5965 section 3)."""
+    for part in message.walk():
+        if part.get_content_type() == "message/feedback-report":
+            fields = part.get_payload()
+            return fields[0] if isinstance(fields, list) and fields else None
+    return None
 
 
 def _quoted_original(message: EmailMessage) -> Message | None:
@@ -193,15 +201,20 @@ def _quoted_original(message: EmailMessage) -> Message | None:
     return None
 
 
-def _original_log(original: Message | None, recipient: str) -> tuple[str, int | None]:
-    """(the verdict, the EmailLog id) from the original's signed addresses, or its
-    Message-ID; a forged signature is remembered, a valid one or a known Message-ID wins."""
+def _original_log(
+    original: Message | None, report: Message | None, recipient: str
+) -> tuple[str, int | None]:
+    """(the verdict, the EmailLog id): from a signed address (the report's recipient, its
+    Original-Mail-From, the original's Return-Path or List-Unsubscribe mailto), else our
+    Message-ID in the original. A valid signature or a known Message-ID wins; a forged
+    signature with neither is FORGED."""
     candidates = [(verp.BOUNCE, recipient)]
+    if report is not None:
+        candidates.append((verp.BOUNCE, str(report.get("Original-Mail-From", ""))))
     if original is not None:
         candidates.append((verp.BOUNCE, str(original.get("Return-Path", ""))))
-        unsubscribe = str(original.get("List-Unsubscribe", ""))
-        for _name, address in getaddresses([unsubscribe.replace("mailto:", "")]):
-            candidates.append((verp.UNSUBSCRIBE, address))
+        unsubscribe = str(original.get("List-Unsubscribe", "")).replace("mailto:", "")
+        candidates += [(verp.UNSUBSCRIBE, a) for _name, a in getaddresses([unsubscribe])]
     verdict = Signed.NOT_OURS
     for purpose, address in candidates:
         state, log_id = verp.read_address(purpose, address)
@@ -211,18 +224,7 @@ def _original_log(original: Message | None, recipient: str) -> tuple[str, int | 
             verdict = Signed.FORGED
     message_id = str(original.get("Message-ID", "")).strip() if original is not None else ""
     if message_id:
-        log_id = EmailLog.objects.filter(message_id=message_id).values_list("pk", flat=True)
-        if log_id:
-            return Signed.VALID, log_id[0]
+        found = EmailLog.objects.filter(message_id=message_id).values_list("pk", flat=True)
+        if found:
+            return Signed.VALID, found[0]
     return verdict, None
-
-
-def _report_detail(message: EmailMessage) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "message/feedback-report":
-            fields = part.get_payload()
-            block = fields[0] if isinstance(fields, list) and fields else None
-            if block is not None:
-                keys = ("Feedback-Type", "User-Agent", "Source-IP")
-                return "; ".join(f"{k}: {block[k]}" for k in keys if block.get(k))
-    return ""
