@@ -359,13 +359,27 @@ class SuppressionAdmin(ReadOnly, admin.ModelAdmin):
     """The suppression list: Staff and Ops read it; Ops may remove an entry, with a reason
     (kept as a SuppressionRemoval). Entries come only from what happened to the address."""
 
-    list_display = ["created_at", "reason", "source", "customer", "detail"]
     list_filter = ["reason", "source"]
     search_fields = ["address_hash"]
     search_help_text = "Search by the whole email address."
     list_select_related = ["customer"]
-    fields = readonly_fields = ["created_at", "reason", "source", "customer", "detail"]
     actions = ["remove_entries"]
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        return ["created_at", "reason", "source", self._whose(request), "detail"]
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["created_at", "reason", "source", self._whose(request), "detail"]
+
+    get_readonly_fields = get_fields
+
+    def _whose(self, request: HttpRequest) -> str:
+        # Viewers do not see customers' addresses (issue 14): only who may list customers.
+        return "customer" if request.user.has_perm("feedback.view_customer") else "customer_ref"
+
+    @admin.display(description="customer")
+    def customer_ref(self, entry: Suppression) -> str:
+        return f"customer {entry.customer_id}" if entry.customer_id else "-"
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
