@@ -478,9 +478,19 @@ class DeliveryEvent(models.Model):
     recipient_domain = models.CharField(max_length=255, blank=True)
     occurred_at = models.DateTimeField(db_index=True)
     detail = models.TextField(blank=True)
+    # The news' own id (a provider's event id, a bounce message's Message-ID): the same
+    # news delivered twice (a webhook retried, a message piped again) is one event.
+    event_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "event_id"],
+                condition=~Q(event_id=""),
+                name="deliveryevent_one_per_news",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.source}) at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -58,6 +58,8 @@ def tracking_event(sender: object, event: AnymailTrackingEvent, esp_name: str, *
         recipient=event.recipient or "",
         detail=" ".join(filter(None, [esp_name, event.event_type, event.description or ""])),
         occurred_at=event.timestamp,
+        # Providers retry a webhook they think failed: its id makes the retry harmless.
+        event_id=f"{esp_name}:{event.event_id}" if event.event_id else "",
     )
 
 

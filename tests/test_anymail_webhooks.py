@@ -94,11 +94,23 @@ def test_a_postmark_hard_bounce_suppresses_the_address(client: Client) -> None:
 def test_a_postmark_soft_bounce_counts_only_when_repeated(client: Client) -> None:
     log = sent_to("full@example.net")
     payload = postmark_bounce("full@example.net", log, kind="SoftBounce")
-    for _ in range(2):
+    for bounce_id in (101, 102):
+        payload["ID"] = bounce_id
         assert post_json(client, "/mail/anymail/postmark/tracking/", payload) == 200
     assert suppression_of("full@example.net") is None
+    payload["ID"] = 103
     assert post_json(client, "/mail/anymail/postmark/tracking/", payload) == 200
     assert suppression_of("full@example.net").reason == "soft_bounces"
+
+
+def test_a_retried_webhook_counts_once(client: Client) -> None:
+    # Postmark retries a webhook whose answer it did not get; the bounce's ID is the same.
+    log = sent_to("full@example.net")
+    payload = postmark_bounce("full@example.net", log, kind="SoftBounce")
+    for _ in range(3):
+        assert post_json(client, "/mail/anymail/postmark/tracking/", payload) == 200
+    assert DeliveryEvent.objects.count() == 1
+    assert suppression_of("full@example.net") is None
 
 
 def test_a_postmark_spam_complaint_stops_all_invitations(client: Client) -> None:

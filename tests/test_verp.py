@@ -55,3 +55,13 @@ def test_other_addresses_are_not_ours(settings: object) -> None:
     settings.BOUNCE_ADDRESS = ""
     assert verp.signed_address(verp.BOUNCE, 1) == ""
     assert verp.read_address(verp.BOUNCE, "bounces+1-x@tostadero-lumen.example")[0] == "not_ours"
+
+
+def test_a_return_address_with_its_own_tag_is_refused_at_start_up(settings: object) -> None:
+    from feedback.checks import return_address_check
+
+    assert return_address_check(None) == []
+    settings.BOUNCE_ADDRESS = "bounces+x@tostadero-lumen.example"
+    [error] = return_address_check(None)
+    assert error.id == "feedback.E016"
+    assert "BOUNCE_ADDRESS" in error.msg

@@ -80,5 +80,14 @@ class Migration(migrations.Migration):
                 'ordering': ['-removed_at', '-pk'],
             },
         ),
+        migrations.AddField(
+            model_name='deliveryevent',
+            name='event_id',
+            field=models.CharField(blank=True, max_length=255),
+        ),
+        migrations.AddConstraint(
+            model_name='deliveryevent',
+            constraint=models.UniqueConstraint(condition=models.Q(('event_id', ''), _negated=True), fields=('source', 'event_id'), name='deliveryevent_one_per_news'),
+        ),
         migrations.RunPython(grant_roles, revoke_roles),
     ]

@@ -72,7 +72,12 @@ def unsubscribe_read(record: InboundMessage, state: str, log_id: int | None) -> 
         record.note = _("The message it refers to is no longer known: nothing was changed.")
         return True
     _matched(record, log, InboundMessage.Kind.UNSUBSCRIBE)
-    delivery_event_record(kind=Kind.UNSUBSCRIBE, source=DeliveryEvent.Source.MAILTO, email_log=log)
+    delivery_event_record(
+        kind=Kind.UNSUBSCRIBE,
+        source=DeliveryEvent.Source.MAILTO,
+        email_log=log,
+        event_id=record.message_id,
+    )
     record.note = _("The customer stopped all invitations by email.")
     return True
 
@@ -97,7 +102,13 @@ def bounce_read(
         record.note = _("Sent to the return path, but reports no delivery failure.")
         return False
     _matched(record, log, InboundMessage.Kind.BOUNCE)
-    delivery_event_record(kind=kind, source=DeliveryEvent.Source.DSN, email_log=log, detail=detail)
+    delivery_event_record(
+        kind=kind,
+        source=DeliveryEvent.Source.DSN,
+        email_log=log,
+        detail=detail,
+        event_id=record.message_id,
+    )
     record.note = {
         Kind.HARD_BOUNCE: _("Hard bounce: the address is on the suppression list."),
         Kind.SOFT_BOUNCE: _("Soft bounce: the address is suppressed after repeated ones."),
@@ -174,7 +185,11 @@ def complaint_read(message: EmailMessage, record: InboundMessage) -> bool:
     keys = ("Feedback-Type", "User-Agent", "Source-IP")
     detail = "; ".join(f"{k}: {report[k]}" for k in keys if report is not None and report.get(k))
     delivery_event_record(
-        kind=Kind.COMPLAINT, source=DeliveryEvent.Source.COMPLAINT, email_log=log, detail=detail
+        kind=Kind.COMPLAINT,
+        source=DeliveryEvent.Source.COMPLAINT,
+        email_log=log,
+        detail=detail,
+        event_id=record.message_id,
     )
     record.note = _("Spam complaint: the customer gets no more invitations.")
     return True

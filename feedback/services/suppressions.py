@@ -92,6 +92,7 @@ def delivery_event_record(
     recipient: str = "",
     detail: str = "",
     occurred_at: datetime | None = None,
+    event_id: str = "",
 ) -> DeliveryEvent:
     """Record one fact about a sent message, then act on it:
 
@@ -103,7 +104,14 @@ def delivery_event_record(
     - delivered: recorded only.
 
     `email_log` is the message when it is known; else `recipient` names the address.
+    `event_id` is the news' own id: the same news again (a webhook retried, a bounce
+    piped twice) changes nothing more.
     """
+    event_id = event_id[:255]
+    if event_id and (
+        known := DeliveryEvent.objects.filter(source=source, event_id=event_id).first()
+    ):
+        return known
     address = _address(email_log, recipient)
     occurred_at = occurred_at or timezone.now()
     if address:
@@ -116,6 +124,7 @@ def delivery_event_record(
         recipient_domain=address.rpartition("@")[2],
         occurred_at=occurred_at,
         detail=detail[:2000],
+        event_id=event_id,
     )
     if not address:
         return event
