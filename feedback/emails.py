@@ -72,7 +72,7 @@ def invitation_message(
     if email_log_id is not None:
         if mailto := verp.signed_address(verp.UNSUBSCRIBE, email_log_id):
             unsubscribe.append(f"<mailto:{mailto}>")
-        return_path = verp.signed_address(verp.BOUNCE, email_log_id)
+        return_path = verp.return_path(email_log_id)
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),
         body=text,

@@ -10,7 +10,9 @@ mail servers lower-case local parts, and base32 survives that where base64 would
 from base64 import b32encode
 
 from django.conf import settings
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.module_loading import import_string
 
 BOUNCE = "bounce"
 UNSUBSCRIBE = "unsubscribe"
@@ -37,6 +39,15 @@ def signed_address(purpose: str, log_id: int) -> str:
         return ""
     local, _at, domain = base.rpartition("@")
     return f"{local}+{log_id}-{_signature(purpose, log_id)}@{domain}"
+
+
+def return_path(log_id: int) -> str:
+    """The envelope sender for the message of EmailLog row `log_id`, or "" to leave it to
+    the From address. Only over SMTP: a provider (anymail) bounces to its own address and
+    reports through its webhook, and most providers refuse a sender of our choosing."""
+    if not issubclass(import_string(settings.EMAIL_BACKEND), SmtpBackend):
+        return ""
+    return signed_address(BOUNCE, log_id)
 
 
 class Signed:

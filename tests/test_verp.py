@@ -65,3 +65,23 @@ def test_a_return_address_with_its_own_tag_is_refused_at_start_up(settings: obje
     [error] = return_address_check(None)
     assert error.id == "feedback.E016"
     assert "BOUNCE_ADDRESS" in error.msg
+
+
+@pytest.mark.django_db
+def test_a_provider_keeps_its_own_return_path_but_the_mailto_stays(settings: object) -> None:
+    from feedback.emails import invitation_message
+    from tests.factories import InvitationFactory
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # not SMTP
+    message = invitation_message(
+        InvitationFactory(), kind="invitation", message_id="<m@testserver>", email_log_id=9
+    )
+    assert message.from_email == "Tostadero Lumen <feedback@tostadero-lumen.example>"
+    assert "<mailto:unsubscribe+9-" in message.extra_headers["List-Unsubscribe"]
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    message = invitation_message(
+        InvitationFactory(), kind="invitation", message_id="<m@testserver>", email_log_id=9
+    )
+    assert message.from_email.startswith("bounces+9-")
+    assert message.extra_headers["From"] == "Tostadero Lumen <feedback@tostadero-lumen.example>"
