@@ -21,6 +21,13 @@ def absolute(path: str) -> str:
     return settings.PORTAL_BASE_URL + path
 
 
+def shop_context() -> dict[str, object]:
+    """The shop's identity for an email's header and footer (templates/emails/shop-*)."""
+    shop = shop_identity()
+    # Mail clients need the whole URL; it is the portal's own (no third party).
+    return {"shop": shop, "logo_url": absolute(shop.logo_path) if shop.logo_path else ""}
+
+
 def invitation_links(invitation: Invitation) -> dict[str, str]:
     kwargs = {"token": tokens.token_for(invitation.token_nonce)}
     return {
@@ -45,11 +52,8 @@ def invitation_message(
     message in its signed return path and unsubscribe address (BOUNCE_ADDRESS)."""
     customer = invitation.customer
     links = invitation_links(invitation)
-    shop = shop_identity()
     context = {
-        "shop": shop,
-        # Mail clients need the whole URL; it is the portal's own (no third party).
-        "logo_url": absolute(shop.logo_path) if shop.logo_path else "",
+        **shop_context(),
         "customer": customer,
         "order": invitation.order,
         "items": invitation.order.items.all() if items is None else items,

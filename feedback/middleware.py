@@ -2,8 +2,12 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+
+from feedback.models import StaffPreference
 
 # Browser features the portal never uses: denied to its pages and to anything they embed,
 # so an injected script or a framed page cannot ask for them either.
@@ -52,3 +56,46 @@ class SecurityHeadersMiddleware:
         if request.path.startswith(CUSTOMER_PREFIX):
             response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
+
+
+# The staff member's language, remembered in this browser for the pages they see signed out
+# (sign-in, password reset, "you are signed out"). Only the staff pages read it.
+STAFF_LANGUAGE_COOKIE = "staff_language"
+
+
+class StaffLanguageMiddleware:
+    """Every /staff/ page, Django's sign-in and password pages included, speaks the language
+    the staff member chose: their saved preference when signed in, else the one this browser
+    remembers from their last visit, else the browser's (LocaleMiddleware's choice)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if not request.path.startswith(STAFF_PREFIX):
+            return self.get_response(request)
+        languages = dict(settings.LANGUAGES)
+        saved = None
+        if request.user.is_authenticated:
+            saved = StaffPreference.language_of(request.user)
+        remembered = request.COOKIES.get(STAFF_LANGUAGE_COOKIE)
+        language = saved or (remembered if remembered in languages else None)
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        if saved and saved != remembered and STAFF_LANGUAGE_COOKIE not in response.cookies:
+            remember_staff_language(response, saved)
+        return response
+
+
+def remember_staff_language(response: HttpResponseBase, language: str) -> None:
+    response.set_cookie(
+        STAFF_LANGUAGE_COOKIE,
+        language,
+        max_age=365 * 24 * 3600,
+        path=STAFF_PREFIX,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )

@@ -602,3 +602,8 @@ class StaffPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} reads the staff pages in {self.language}"
+
+    @classmethod
+    def language_of(cls, user: object) -> str | None:
+        """The language the staff member chose, or None if they have not chosen one."""
+        return cls.objects.filter(user=user).values_list("language", flat=True).first()

@@ -4,16 +4,19 @@ import json
 from datetime import date, timedelta
 
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from feedback.models import InvitationPolicy
+from feedback.emails import shop_context
+from feedback.models import InvitationPolicy, StaffPreference
 from feedback.selectors.contacts import assignable_users
 from feedback.services.contacts import NOTE_MAX_LENGTH
 from feedback.services.policy import AUDITED_FIELDS
+from feedback.shop import from_address
 
 # The longest period the simulator page replays in one request (the command has no limit).
 SIMULATION_MAX_DAYS = 366
@@ -157,3 +160,28 @@ class NoteForm(forms.Form):
             "max_length": gettext_lazy("Keep the note to %(limit_value)d characters or fewer."),
         },
     )
+
+
+class StaffPasswordResetForm(PasswordResetForm):
+    """Django's password reset; the email comes from the shop, carries its header and footer
+    like every email the portal sends, and speaks the staff member's chosen language."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict,
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        language = StaffPreference.language_of(context["user"]) or translation.get_language()
+        with translation.override(language):
+            super().send_mail(
+                subject_template_name,
+                email_template_name,
+                {**context, **shop_context()},
+                from_address(),
+                to_email,
+                html_email_template_name,
+            )

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from feedback.staff_forms import StaffPasswordResetForm
 from feedback.views import (
     public,
     shop,
@@ -27,7 +28,7 @@ account_urls = [
     ),
     path(
         "staff/logout/",
-        auth_views.LogoutView.as_view(template_name=f"{ACCOUNT_TEMPLATES}/logged_out.html"),
+        staff.StaffLogoutView.as_view(template_name=f"{ACCOUNT_TEMPLATES}/logged_out.html"),
         name="logout",
     ),
     path(
@@ -47,11 +48,12 @@ account_urls = [
     ),
     path(
         "staff/password/reset/",
-        auth_views.PasswordResetView.as_view(
+        staff.StaffPasswordResetView.as_view(
             template_name=f"{ACCOUNT_TEMPLATES}/password_reset_form.html",
             subject_template_name="emails/password-reset-subject.txt",
             email_template_name="emails/password-reset-body-text.txt",
             html_email_template_name="emails/password-reset-body-html.html",
+            form_class=StaffPasswordResetForm,
             # Links in emails start with PORTAL_BASE_URL, never with the request's Host.
             extra_email_context={"base_url": settings.PORTAL_BASE_URL},
             success_url=reverse_lazy("feedback:password_reset_done"),

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
+from feedback.models import StaffPreference
 from tests.staff import member
 
 pytestmark = pytest.mark.django_db
@@ -91,10 +92,18 @@ def test_the_header_signs_out_and_the_page_says_so(client: Client, bob: User) ->
     assert client.get("/staff/").status_code == 302
 
 
-def test_signing_out_takes_a_post(client: Client, bob: User) -> None:
+def test_signing_out_takes_a_post_and_a_get_offers_the_button(client: Client, bob: User) -> None:
     client.force_login(bob)
-    assert client.get("/staff/logout/").status_code == 405
+    page = client.get("/staff/logout/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Sign out of the portal?" in html and "You are signed in as bob." in html
+    assert re.search(r'<form method="post" action="/staff/logout/"', html)
     assert client.get("/staff/").status_code == 200  # a link or a prefetch signs nobody out
+    # Nobody to sign out: the signed-out page, with the way back in.
+    signed_out = Client().get("/staff/logout/")
+    assert signed_out.status_code == 200
+    assert "You are signed out" in signed_out.content.decode()
 
 
 def test_the_root_sends_anonymous_visitors_to_sign_in(client: Client) -> None:
@@ -152,7 +161,7 @@ def test_a_reset_email_s_link_sets_a_new_password_that_signs_in(client: Client, 
     assert "Check your email" in sent.content.decode()
     [message] = mail.outbox
     assert message.to == ["bob@shop.example"]
-    assert message.subject == "Choose a new password for the feedback portal"
+    assert message.subject == "Choose a new password for Tostadero Lumen's feedback portal"
     link = reset_link(message)
     html_body, _type = message.alternatives[0]
     assert f"http://testserver{link}" in html_body
@@ -176,3 +185,54 @@ def test_a_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client: 
     assert sent.redirect_chain == [("/staff/password/reset/sent/", 302)]
     assert "If an account has this address" in sent.content.decode()
     assert mail.outbox == []
+
+
+def test_the_reset_email_comes_from_the_shop_and_carries_its_header_and_footer(
+    client: Client, bob: User
+) -> None:
+    client.post("/staff/password/reset/", {"email": "bob@shop.example"})
+    [message] = mail.outbox
+    assert message.from_email == "Tostadero Lumen <feedback@tostadero-lumen.example>"
+    html, _type = message.alternatives[0]
+    for body in (message.body, html):
+        assert "Tostadero Lumen S.L., Calle del Espíritu Santo 21, 28004 Madrid, Spain" in body
+        assert "https://tostadero-lumen.example/privacy" in body
+        assert "someone asked to reset the password of a staff account" in " ".join(body.split())
+    assert message.body.startswith("Tostadero Lumen — https://tostadero-lumen.example/\n")
+    assert '<img src="http://testserver/shop/logo"' in html
+
+
+def test_the_reset_email_speaks_the_staff_member_s_language(client: Client, bob: User) -> None:
+    StaffPreference.objects.create(user=bob, language="es")
+    client.post("/staff/password/reset/", {"email": "bob@shop.example"})
+    [message] = mail.outbox
+    assert (
+        message.subject
+        == "Elija una nueva contraseña para el portal de opiniones de Tostadero Lumen"
+    )
+    assert "Para elegir una nueva contraseña, abra este enlace:" in message.body
+    assert '<html lang="es">' in message.alternatives[0][0]
+
+
+def test_reset_requests_are_limited_per_account(client: Client, bob: User) -> None:
+    for _ in range(3):
+        assert (
+            client.post("/staff/password/reset/", {"email": "bob@shop.example"}).status_code == 302
+        )
+    refused = client.post("/staff/password/reset/", {"email": "BOB@shop.example"})
+    assert refused.status_code == 429
+    assert "Too many reset requests. Wait an hour" in refused.content.decode()
+    assert len(mail.outbox) == 3
+
+
+def test_the_sign_in_and_password_pages_speak_the_saved_language(client: Client, bob: User) -> None:
+    StaffPreference.objects.create(user=bob, language="es")
+    assert sign_in(client, "pw")["Location"] == "/staff/"
+    assert "Cambiar su contraseña" in client.get("/staff/password/").content.decode()
+    # Signed out, this browser remembers the language for the sign-in and reset pages.
+    signed_out = client.post("/staff/logout/").content.decode()
+    assert '<html lang="es">' in signed_out
+    assert '<html lang="es">' in client.get(LOGIN).content.decode()
+    assert '<html lang="es">' in client.get("/staff/password/reset/").content.decode()
+    # Another browser, never signed in, gets the browser's language.
+    assert '<html lang="en">' in Client().get(LOGIN).content.decode()

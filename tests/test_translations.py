@@ -18,24 +18,17 @@ from tests.test_simulator import form as simulator_form
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "feedback/locale/es/LC_MESSAGES/django.po"
-STAFF_TEMPLATES = sorted((ROOT / "feedback/templates/feedback/staff").rglob("*.html"))
-STAFF_MODULES = [
-    ROOT / "feedback" / name
-    for name in (
-        "policy_words.py",
-        "staff_forms.py",
-        "selectors/dashboard.py",
-        "selectors/simulator.py",
-        "services/contacts.py",
-        "views/staff.py",
-        "views/staff_contacts.py",
-        "views/staff_dashboard.py",
-        "views/staff_policy.py",
-        "views/staff_simulator.py",
-        "views/errors.py",
-    )
-]
-KEYWORDS = {**DEFAULT_KEYWORDS, "gettext_lazy": None}
+# Every template and module of the app; the admin's own templates use Django's messages,
+# which Django translates.
+TEMPLATES = sorted(
+    path
+    for path in (ROOT / "feedback/templates").rglob("*")
+    if path.suffix in (".html", ".txt") and "admin" not in path.parts
+)
+MODULES = sorted(
+    path for path in (ROOT / "feedback").rglob("*.py") if "migrations" not in path.parts
+)
+KEYWORDS = {**DEFAULT_KEYWORDS, "gettext_lazy": None, "ngettext_lazy": (1, 2)}
 
 
 def read_catalog() -> Catalog:
@@ -43,15 +36,15 @@ def read_catalog() -> Catalog:
         return read_po(f)
 
 
-def staff_msgids() -> set[tuple[str, str | None]]:
-    """Every message the staff templates and modules ask to translate, as makemessages sees
+def portal_msgids() -> set[tuple[str, str | None]]:
+    """Every message the portal's templates and modules ask to translate, as makemessages sees
     them: templates through Django's templatize, then Babel's Python extractor.
     Each is (msgid, context); a plural is known by its singular."""
     found = []
-    for path in STAFF_TEMPLATES:
+    for path in TEMPLATES:
         code = templatize(path.read_text(), origin=str(path))
         found += extract("python", io.BytesIO(code.encode()), keywords=KEYWORDS)
-    for path in STAFF_MODULES:
+    for path in MODULES:
         found += extract_from_file("python", path, keywords=KEYWORDS)
     return {
         (message[0] if isinstance(message, tuple) else message, context)
@@ -71,9 +64,9 @@ def test_it_translates_every_spanish_message() -> None:
     assert missing == []
 
 
-def test_it_has_a_spanish_translation_for_every_staff_message() -> None:
+def test_it_has_a_spanish_translation_for_every_message_of_the_portal() -> None:
     catalog = read_catalog()
-    msgids = staff_msgids()
+    msgids = portal_msgids()
     assert len(msgids) > 300
     assert sorted(msgid for msgid, context in msgids if not catalog.get(msgid, context)) == []
 

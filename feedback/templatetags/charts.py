@@ -5,9 +5,12 @@ that the CSP forbids (presentation attributes only). Each chart names itself (ro
 from collections.abc import Sequence
 
 from django import template
+from django.utils import dateformat, formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -36,13 +39,25 @@ def _value(row: object, name: str) -> object:
     return row[name] if isinstance(row, dict | list | tuple) else getattr(row, name)
 
 
-def _label(value: object, fmt: str = "%-d %b") -> str:
-    return value.strftime(fmt) if hasattr(value, "strftime") else str(value)
+def _label(value: object, fmt: str = "j M") -> str:
+    """A date in the active language ("3 Sep", "3 sep"); anything else as it is."""
+    return dateformat.format(value, fmt) if hasattr(value, "strftime") else str(value)
+
+
+def _count(n: int) -> str:
+    return formats.number_format(n, force_grouping=True)
 
 
 def _span(rows: Sequence[object], label: str) -> str:
     first, last = _value(rows[0], label), _value(rows[-1], label)
-    return f"from {_label(first, '%-d %b %Y')} to {_label(last, '%-d %b %Y')}"
+    return _("from %(first)s to %(last)s") % {
+        "first": _label(first, "j M Y"),
+        "last": _label(last, "j M Y"),
+    }
+
+
+def _no_data() -> str:
+    return _("No data in this period.")
 
 
 def _nice_max(peak: float) -> float:
@@ -115,7 +130,7 @@ def bar_chart(
     values = [_value(row, value) or 0 for row in rows]
     labels = [_label(_value(row, label)) for row in rows]
     if not values:
-        return _frame(title, "No data in this period.", mark_safe(""))
+        return _frame(title, _no_data(), mark_safe(""))
     top = _nice_max(max(values))
     band = _plot_width(width) / len(values)
     bars = format_html_join(
@@ -129,12 +144,16 @@ def bar_chart(
                 _n(PLOT_H * v / top),
                 BAR_COLOUR,
                 labels[i],
-                f"{v:,}",
+                _count(v),
             )
             for i, v in enumerate(values)
         ),
     )
-    description = f"{len(values)} bars {_span(rows, label)}; highest {max(values):,}."
+    description = ngettext(
+        "%(n)s bar %(span)s; highest %(peak)s.",
+        "%(n)s bars %(span)s; highest %(peak)s.",
+        len(values),
+    ) % {"n": len(values), "span": _span(rows, label), "peak": _count(max(values))}
     body = _y_axis(top, False, width) + bars + _x_labels(labels, band)
     return _frame(title, description, body, width)
 
@@ -147,7 +166,7 @@ def line_chart(
     values = [_value(row, value) for row in rows]
     labels = [_label(_value(row, label)) for row in rows]
     if not values:
-        return _frame(title, "No data in this period.", mark_safe(""))
+        return _frame(title, _no_data(), mark_safe(""))
     band = _plot_width(width) / len(values)
 
     def point(i: int, v: float) -> tuple[float, float]:
@@ -178,9 +197,17 @@ def line_chart(
         ),
     )
     known = [v for v in values if v is not None]
-    description = f"{len(values)} weeks {_span(rows, label)}; " + (
-        f"lowest {min(known):.0%}, highest {max(known):.0%}." if known else "no values."
+    values_text = (
+        _("lowest %(low)s, highest %(high)s.")
+        % {"low": percent(min(known)), "high": percent(max(known))}
+        if known
+        else _("no values.")
     )
+    description = ngettext(
+        "%(n)s week %(span)s; %(values)s",
+        "%(n)s weeks %(span)s; %(values)s",
+        len(values),
+    ) % {"n": len(values), "span": _span(rows, label), "values": values_text}
     body = _y_axis(1, True, width) + lines + dots + _x_labels(labels, band)
     return _frame(title, description, body, width)
 
@@ -195,7 +222,7 @@ def distribution_chart(rows: Sequence[tuple[int, int, float | None]], title: str
         "",
         '<text x="{}" y="{}" text-anchor="end" font-size="{}" fill="{}">{} ★</text>'
         '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
-        "<title>{} stars: {}</title></rect>"
+        "<title>{}</title></rect>"
         '<text x="{}" y="{}" font-size="{}" fill="{}">{}</text>',
         (
             (
@@ -209,19 +236,25 @@ def distribution_chart(rows: Sequence[tuple[int, int, float | None]], title: str
                 _n((_plot_width(DISTRIBUTION_WIDTH) - 80) * n / top),
                 _n(row_h * 0.7),
                 BAR_COLOUR,
-                stars,
-                f"{n:,}",
+                _stars(stars, n),
                 _n(LEFT + (_plot_width(DISTRIBUTION_WIDTH) - 80) * n / top + 6),
                 _n(TOP + row_h * (i + 0.62)),
                 FONT_SIZE,
                 TEXT_COLOUR,
-                f"{n:,}" + (f" ({share:.0%})" if share is not None else ""),
+                _count(n) + (f" ({percent(share)})" if share is not None else ""),
             )
             for i, (stars, n, share) in enumerate(reversed(rows))
         ),
     )
-    description = ", ".join(f"{stars} stars: {n:,}" for stars, n, _share in rows) + "."
+    description = ", ".join(_stars(stars, n) for stars, n, _share in rows) + "."
     return _frame(title, description, bars, DISTRIBUTION_WIDTH)
+
+
+def _stars(stars: int, n: int) -> str:
+    return ngettext("%(stars)s star: %(n)s", "%(stars)s stars: %(n)s", stars) % {
+        "stars": stars,
+        "n": _count(n),
+    }
 
 
 # Number formats for the dashboard: "—" wherever there is nothing to divide by.

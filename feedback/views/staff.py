@@ -5,16 +5,19 @@ from functools import wraps
 
 from csp.decorators import csp_update
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from feedback import ratelimit
 from feedback.mail import outbox_messages
+from feedback.middleware import remember_staff_language
 from feedback.models import StaffPreference
 
 View = Callable[..., HttpResponse]
@@ -35,17 +38,9 @@ def _staff_page(view: View, permission: str) -> View:
         user = request.user
         if not (user.is_active and user.is_staff and user.has_perm(permission)):
             raise PermissionDenied
-        activate_staff_language(user)
         return view(request, *args, **kwargs)
 
     return login_required(checked)
-
-
-def activate_staff_language(user: AbstractBaseUser) -> None:
-    """Staff pages speak the language the staff member chose; until then, the request's."""
-    preference = StaffPreference.objects.filter(user=user).first()
-    if preference is not None:
-        translation.activate(preference.language)
 
 
 def staff_view(view: View) -> View:
@@ -88,9 +83,51 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def language(request: HttpRequest) -> HttpResponse:
     """Remember the staff member's language for the staff pages, then go back."""
     chosen = request.POST.get("language", "")
-    if chosen in dict(settings.LANGUAGES):
-        StaffPreference.objects.update_or_create(user=request.user, defaults={"language": chosen})
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         back = "feedback:dashboard"
-    return redirect(back)
+    response = redirect(back)
+    if chosen in dict(settings.LANGUAGES):
+        StaffPreference.objects.update_or_create(user=request.user, defaults={"language": chosen})
+        remember_staff_language(response, chosen)
+    return response
+
+
+class StaffLogoutView(auth_views.LogoutView):
+    """Django's sign-out (a POST). A GET, from a bookmark or a typed address, gets a page
+    with the sign-out button, or the signed-out page when there is nobody to sign out."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.user.is_authenticated:
+            return render(request, "feedback/staff/account/logout_confirm.html")
+        return render(request, self.template_name)
+
+
+# Password reset links by email: a few per hour from one address, and for one account, so
+# the form cannot be used to flood a mailbox.
+RESET_LIMIT_PER_IP = 10
+RESET_LIMIT_PER_EMAIL = 3
+RESET_WINDOW_SECONDS = 3600
+
+
+class StaffPasswordResetView(auth_views.PasswordResetView):
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        email = form.cleaned_data["email"].strip().lower()
+        limits = [
+            ratelimit.Limit(
+                f"reset-ip:{ratelimit.client_ip(self.request)}",
+                RESET_LIMIT_PER_IP,
+                RESET_WINDOW_SECONDS,
+            ),
+            ratelimit.Limit(f"reset-email:{email}", RESET_LIMIT_PER_EMAIL, RESET_WINDOW_SECONDS),
+        ]
+        if not ratelimit.allowed(count=limits):
+            form.add_error(
+                None, _("Too many reset requests. Wait an hour, then ask for a new link.")
+            )
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().form_valid(form)
