@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from feedback import services
 from feedback.admin_import import OrderImportAdminMixin
+from feedback.ingest import normalise_email
 from feedback.models import (
     ApiToken,
     Customer,
@@ -33,6 +34,8 @@ from feedback.models import (
     ReplyTemplate,
     Response,
     ShopWebhook,
+    Suppression,
+    SuppressionRemoval,
     TeamNotification,
     WebhookAttempt,
     WebhookDelivery,
@@ -40,7 +43,8 @@ from feedback.models import (
     WebhookEvent,
     WebhookEventType,
 )
-from feedback.services import api_tokens, privacy, webhooks
+from feedback.services import api_tokens, privacy, suppressions, webhooks
+from feedback.tokens import address_hash
 
 
 class ReadOnly:
@@ -596,3 +600,77 @@ class ReplyTemplateAdmin(admin.ModelAdmin):
 class TeamNotificationAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["key", "channel", "subject", "created_at", "sent_at", "attempts"]
     list_filter = ["channel", ("sent_at", admin.EmptyFieldListFilter)]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ReadOnly, admin.ModelAdmin):
+    """The suppression list: Staff and Ops read it; Ops may remove an entry, with a reason
+    (kept as a SuppressionRemoval). Entries come only from what happened to the address."""
+
+    list_filter = ["reason", "source"]
+    search_fields = ["address_hash"]
+    search_help_text = "Search by the whole email address."
+    list_select_related = ["customer"]
+    actions = ["remove_entries"]
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        return ["created_at", "reason", "source", self._whose(request), "detail"]
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["created_at", "reason", "source", self._whose(request), "detail"]
+
+    get_readonly_fields = get_fields
+
+    def _whose(self, request: HttpRequest) -> str:
+        # Viewers do not see customers' addresses (issue 14): only who may list customers.
+        return "customer" if request.user.has_perm("feedback.view_customer") else "customer_ref"
+
+    @admin.display(description="customer")
+    def customer_ref(self, entry: Suppression) -> str:
+        return f"customer {entry.customer_id}" if entry.customer_id else "-"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # The list keeps keyed hashes, not addresses: an address is looked up by its hash.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            hashed = address_hash(normalise_email(term))
+        except UnicodeError:
+            return queryset.none(), False
+        return queryset.filter(address_hash=hashed), False
+
+    def has_remove_suppression_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("feedback.remove_suppression")
+
+    @admin.action(
+        description="Remove from the suppression list…", permissions=["remove_suppression"]
+    )
+    def remove_entries(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        why = request.POST.get("why", "").strip()
+        if request.POST.get("confirmed") != "yes" or not why:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Remove from the suppression list?",
+                "opts": self.model._meta,
+                "entries": list(queryset.select_related("customer")),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "why_missing": request.POST.get("confirmed") == "yes",
+            }
+            return TemplateResponse(
+                request, "admin/feedback/suppression/remove_confirmation.html", context
+            )
+        removed = 0
+        for entry in queryset:
+            suppressions.suppression_remove(suppression=entry, removed_by=request.user, why=why)
+            removed += 1
+        self.message_user(request, f"Removed {removed} address(es) from the suppression list.")
+        return None
+
+
+@admin.register(SuppressionRemoval)
+class SuppressionRemovalAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["removed_at", "removed_by", "reason", "source", "suppressed_at", "why"]
+    list_filter = ["reason", "source", "removed_by"]

@@ -10,7 +10,8 @@ class FeedbackConfig(AppConfig):
         from django.conf import settings
         from django.contrib import admin
 
-        from feedback import checks  # noqa: F401 (registers the system checks)
+        # Registers the system checks; connects anymail's signals to our services.
+        from feedback import checks, webhooks  # noqa: F401
 
         # The admin says whose portal it is.
         title = " · ".join(filter(None, [settings.SHOP_NAME, "Feedback portal"]))

@@ -58,3 +58,21 @@ def widget_origins_check(app_configs: object, **kwargs: object) -> list[CheckMes
         for origin in settings.REVIEWS_WIDGET_ORIGINS
         if not ORIGIN.fullmatch(origin)
     ]
+
+
+def return_address_check(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """BOUNCE_ADDRESS and UNSUBSCRIBE_ADDRESS, when set, are plain addresses: the portal adds
+    its own `+<signed tag>` to their local part."""
+    problems = []
+    for name in ("BOUNCE_ADDRESS", "UNSUBSCRIBE_ADDRESS"):
+        value = getattr(settings, name)
+        local, at, domain = value.rpartition("@")
+        if value and (not at or not local or not domain or "+" in local or " " in value):
+            problems.append(
+                Error(
+                    f"{name} ({value}) is not a plain address like bounces@shop.example.",
+                    hint="Give the address without a +tag; the portal signs one in per message.",
+                    id="feedback.E016",
+                )
+            )
+    return problems

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from feedback import tokens
+from feedback import tokens, verp
 from feedback.models import ContactMessage, Invitation, OrderItem
 from feedback.rules import customer_zone
 from feedback.shop import from_address, shop_identity
@@ -45,9 +45,11 @@ def invitation_message(
     kind: str,
     message_id: str,
     items: Sequence[OrderItem] | None = None,
+    email_log_id: int | None = None,
 ) -> EmailMultiAlternatives:
     """The invitation's email; `items` are its order's, when the caller has them already
-    (a send batch reads all of its orders' items in one query)."""
+    (a send batch reads all of its orders' items in one query). `email_log_id` names the
+    message in its signed return path and unsubscribe address (BOUNCE_ADDRESS)."""
     customer = invitation.customer
     links = invitation_links(invitation)
     context = {
@@ -67,15 +69,25 @@ def invitation_message(
         subject = render_to_string("emails/invitation-subject.txt", context)
         text = render_to_string("emails/invitation-body-text.txt", context)
         html = render_to_string("emails/invitation-body-html.html", context)
+    # RFC 8058 one-click unsubscribe: mail clients POST to the URL; older ones write to
+    # the mailto address (RFC 2369), which receive_mail reads.
+    unsubscribe = [f"<{links['stop']}>"]
+    return_path = ""
+    if email_log_id is not None:
+        if mailto := verp.signed_address(verp.UNSUBSCRIBE, email_log_id):
+            unsubscribe.append(f"<mailto:{mailto}>")
+        return_path = verp.return_path(email_log_id)
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),
         body=text,
-        from_email=from_address(),
+        # The SMTP backend gives from_email as the envelope sender: the signed return path
+        # when there is one, so bounces come back naming this message.
+        from_email=return_path or from_address(),
         to=[customer.email],
         headers={
+            "From": from_address(),
             "Message-ID": message_id,
-            # RFC 8058 one-click unsubscribe: mail clients POST to this URL.
-            "List-Unsubscribe": f"<{links['stop']}>",
+            "List-Unsubscribe": ", ".join(unsubscribe),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         },

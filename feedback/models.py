@@ -237,6 +237,7 @@ class SuppressionReason(models.TextChoices):
     POLICY_OFF = "policy_off", _("policy off")
     EXPIRED = "expired", _("expired before sending")
     SUPPRESSED = "suppressed", _("address on the suppression list")
+    UNDELIVERABLE = "undeliverable", _("address bounced: mail cannot be delivered")
 
 
 class Invitation(models.Model):
@@ -446,17 +447,64 @@ class Suppression(models.Model):
     outlives the customer's row and its erasure, and reveals no address by itself."""
 
     class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", _("hard bounce")
+        SOFT_BOUNCES = "soft_bounces", _("repeated soft bounces")
+        COMPLAINT = "complaint", _("spam complaint")
         UNSUBSCRIBED = "unsubscribed", _("stopped all invitations")
         ERASED = "erased", _("personal data erased")
+        MANUAL = "manual", _("added by hand")
+
+    class Source(models.TextChoices):
+        SMTP = "smtp", _("SMTP reply")
+        DSN = "dsn", _("bounce message (DSN)")
+        PROVIDER = "provider", _("provider event")
+        COMPLAINT = "complaint", _("abuse report (ARF)")
+        ERASURE = "erasure", _("erasure")
+        UNSUBSCRIBE = "unsubscribe", _("unsubscribe")
+        MANUAL = "manual", _("manual")
+
+    # The reasons that say mail to the address cannot be delivered (the rules' own reason).
+    UNDELIVERABLE = frozenset({Reason.HARD_BOUNCE, Reason.SOFT_BOUNCES})
 
     address_hash = models.CharField(max_length=64, unique=True)
     reason = models.CharField(max_length=20, choices=Reason.choices)
-    # Where it came from: "erasure" (admin or command), and more to come (bounces, ...).
-    source = models.CharField(max_length=40)
+    source = models.CharField(max_length=40, choices=Source.choices)
+    # Whose address it was, while the customer's row says so; erasure clears it.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="suppressions"
+    )
+    # What the news said (the SMTP reply, the DSN's status), for staff; never the address.
+    detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        # Ops may take an address off the list, with a reason (SuppressionRemoval).
+        permissions = [("remove_suppression", "Can remove an address from the suppression list")]
 
     def __str__(self) -> str:
         return f"suppressed address ({self.reason}, {self.source})"
+
+
+class SuppressionRemoval(models.Model):
+    """An entry Ops took off the suppression list: who, when, why, and what it was."""
+
+    address_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=20, choices=Suppression.Reason.choices)
+    source = models.CharField(max_length=40, choices=Suppression.Source.choices)
+    suppressed_at = models.DateTimeField()
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    removed_at = models.DateTimeField(auto_now_add=True)
+    why = models.TextField()
+
+    class Meta:
+        ordering = ["-removed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"suppression ({self.reason}) removed at {self.removed_at:%Y-%m-%d %H:%M}"
 
 
 class DeliveryEvent(models.Model):
@@ -487,9 +535,19 @@ class DeliveryEvent(models.Model):
     recipient_domain = models.CharField(max_length=255, blank=True)
     occurred_at = models.DateTimeField(db_index=True)
     detail = models.TextField(blank=True)
+    # The news' own id (a provider's event id, a bounce message's Message-ID): the same
+    # news delivered twice (a webhook retried, a message piped again) is one event.
+    event_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "event_id"],
+                condition=~Q(event_id=""),
+                name="deliveryevent_one_per_news",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.source}) at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -47,8 +47,12 @@ class Facts:
     is_later: bool = False
     # When the invitation is due (defaults to delivery + delay moved into the window).
     due_at: datetime | None = None
-    # The address is on the suppression list (e.g. it stopped all, then was erased).
+    # The address is on the suppression list (e.g. it stopped all, then was erased; or a
+    # complaint, or by hand).
     suppressed: bool = False
+    # The address is on the suppression list because mail to it bounced (a hard bounce, or
+    # repeated soft ones): inviting it again would only bounce again.
+    undeliverable: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ def decide(rules: PolicyRules, facts: Facts, now: datetime) -> Decision:
     - policy off -> policy_off
     - no email address -> no_email
     - customer stopped all invitations -> opted_out
+    - the address is on the suppression list -> suppressed
+    - it is listed because mail to it bounced -> undeliverable
     - consent: notice mode refuses only "not_given"; opt_in needs "given" -> no_consent
     For a first invitation (not the asked-for "later" one), also:
     - the order is not in the sampled share -> sampled_out
@@ -84,6 +90,7 @@ def decide(rules: PolicyRules, facts: Facts, now: datetime) -> Decision:
         ("no_email", not facts.has_email),
         ("opted_out", facts.opted_out),
         ("suppressed", facts.suppressed),
+        ("undeliverable", facts.undeliverable),
         ("no_consent", not _consented(rules.consent_mode, facts.consent)),
     ]
     if not facts.is_later:

@@ -171,6 +171,27 @@ SHOP_SUPPORT_EMAIL = env(
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="feedback@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# What comes back by mail (issue 16). BOUNCE_ADDRESS, e.g. bounces@shop.example: each
+# message's envelope sender becomes bounces+<signed id>@shop.example, so a bounce names its
+# message and a forged one names nothing (feedback/verp.py). UNSUBSCRIBE_ADDRESS: the
+# List-Unsubscribe mailto's address, signed the same way; by default unsubscribe@ the bounce
+# address's domain. Both unset: envelope sender = From, and only the one-click URL.
+BOUNCE_ADDRESS = env("BOUNCE_ADDRESS", default="")
+UNSUBSCRIBE_ADDRESS = env(
+    "UNSUBSCRIBE_ADDRESS",
+    default=f"unsubscribe@{BOUNCE_ADDRESS.rpartition('@')[2]}" if "@" in BOUNCE_ADDRESS else "",
+)
+# Soft bounces (4.x.x) suppress an address only once this many arrive within this window.
+BOUNCE_SOFT_LIMIT = env.int("BOUNCE_SOFT_LIMIT", default=3)
+BOUNCE_SOFT_WINDOW_DAYS = env.int("BOUNCE_SOFT_WINDOW_DAYS", default=14)
+# Providers' webhooks (django-anymail, under /mail/anymail/): "user:password" that every
+# provider must send as HTTP basic auth. Unset: the webhooks are not served at all, since
+# anymail would otherwise accept posts from anyone.
+ANYMAIL_WEBHOOK_SECRET = env("ANYMAIL_WEBHOOK_SECRET", default="")
+# Mailgun also signs its webhooks: its "HTTP webhook signing key".
+if env("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", default=""):
+    ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY = env("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

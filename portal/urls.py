@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,6 +14,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("feedback.urls")),
 ]
+if settings.ANYMAIL_WEBHOOK_SECRET:
+    # Providers' inbound and tracking webhooks, e.g. /mail/anymail/postmark/tracking/;
+    # only with a secret, as anymail would otherwise accept posts from anyone.
+    urlpatterns.append(path("mail/anymail/", include("anymail.urls")))
 
 # Error pages in the portal's look: the staff pages' under /staff/ and /admin/, the
 # customer's (in their language) anywhere else.

@@ -29,6 +29,9 @@ os.environ.setdefault(
 os.environ.setdefault("SHOP_PRIVACY_URL", "https://tostadero-lumen.example/privacy")
 os.environ.setdefault("SHOP_SUPPORT_EMAIL", "hola@tostadero-lumen.example")
 os.environ.setdefault("DEFAULT_FROM_EMAIL", "feedback@tostadero-lumen.example")
+# Providers' webhooks are served only with a secret (basic auth); Mailgun also signs.
+os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "anymail-tests:webhook-secret-0123")
+os.environ.setdefault("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", "key-mailgun-tests-signing-0123")
 
 from portal.settings import *  # noqa: E402, F403
 

@@ -32,9 +32,12 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        if self.sink.refused_data & set(envelope.rcpt_tos):
+            return "554 5.7.1 message refused: content rejected"
         message = email.message_from_bytes(envelope.content, policy=default_policy)
         with self.sink.lock:
             self.sink.messages.append(message)
+            self.sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         if self.sink.delay:
             await asyncio.sleep(self.sink.delay)
         return "250 OK"
@@ -45,11 +48,16 @@ class SmtpSink:
         self.port = port
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
+        # (envelope sender, envelope recipients) of each message, as MAIL FROM / RCPT TO
+        # gave them: the return path bounces go back to.
+        self.envelopes: list[tuple[str, list[str]]] = []
         self.connections = 0
         # Recipients this server refuses at RCPT, before any data is sent: for good (550),
         # or for now (450).
         self.refused: set[str] = set()
         self.deferred: set[str] = set()
+        # Recipients whose message this server refuses for good after DATA (554).
+        self.refused_data: set[str] = set()
         # Seconds to wait after taking a message before saying "250 OK" (a slow server).
         self.delay = 0.0
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
@@ -63,6 +71,8 @@ class SmtpSink:
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.envelopes.clear()
+            self.refused_data.clear()
             self.refused.clear()
             self.deferred.clear()
             self.connections = 0
@@ -75,3 +85,9 @@ class SmtpSink:
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
             return [m for m in self.messages if address in m["To"]]
+
+    def envelope_sender(self, address: str) -> str:
+        """The envelope sender (MAIL FROM) of the one message to this address."""
+        with self.lock:
+            [sender] = [mail_from for mail_from, to in self.envelopes if address in to]
+        return sender

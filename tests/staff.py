@@ -23,8 +23,9 @@ def member(name: str, group: str | None) -> User:
             importlib.import_module("feedback.migrations.0002_groups").create_groups(apps, None)
             roles = importlib.import_module("feedback.migrations.0006_role_permissions")
             roles.narrow_roles(apps, None)
-            reviews = importlib.import_module("feedback.migrations.0011_reviews")
+            reviews = importlib.import_module("feedback.migrations.0014_reviews")
             reviews.grant_publishing(apps, None)
+            importlib.import_module("feedback.migrations.0016_bounce").grant_roles(apps, None)
             for config, module in modules:
                 config.models_module = module
         user.groups.add(Group.objects.get(name=group))

@@ -47,6 +47,8 @@ def facts(draw: st.DrawFn) -> Facts:
         delivered_at=delivered,
         has_email=draw(st.booleans()),
         opted_out=draw(st.booleans()),
+        suppressed=draw(st.booleans()),
+        undeliverable=draw(st.booleans()),
         consent=draw(st.sampled_from(["given", "not_given", "unknown"])),
         time_zone=draw(st.sampled_from(ZONES)),
         last_invited_at=draw(st.none() | moments),
@@ -68,6 +70,7 @@ def test_a_decision_to_send_respects_every_rule(
     if not decision.send:
         return
     assert customer.has_email and not customer.opted_out
+    assert not customer.suppressed and not customer.undeliverable
     if customer.last_invited_at is not None:
         cooldown_ends = customer.last_invited_at + timedelta(days=policy.customer_cooldown_days)
         assert decision.due_at >= cooldown_ends

@@ -12,9 +12,19 @@ from django.test import Client
 from django.utils import timezone
 
 from feedback import services, tokens
-from feedback.models import Customer, EmailLog, FollowUp, Invitation, PrivacyAudit, Response
+from feedback.models import (
+    Customer,
+    EmailLog,
+    FollowUp,
+    InboundMessage,
+    Invitation,
+    PrivacyAudit,
+    Response,
+    Suppression,
+)
 from feedback.selectors.dashboard import Filters, dashboard_figures
 from feedback.services.contacts import followup_add_note
+from feedback.services.suppressions import suppression_add
 from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 from tests.staff import member
 
@@ -60,6 +70,17 @@ def ana(alice: User) -> Customer:
         outcome="failed",
         error=f"550 mailbox {EMAIL} full",
     )
+    # A bounce about her first invitation came back by mail and suppressed her address.
+    InboundMessage.objects.create(
+        channel="pipe",
+        recipient="bounces+1-abc@tostadero-lumen.example",
+        sender="MAILER-DAEMON@relay.example",
+        subject=f"Undelivered Mail: {EMAIL}",
+        kind="bounce",
+        raw=f"To: bounces\n\n<{EMAIL}>: 550 5.1.1 User unknown\n".encode(),
+        customer=customer,
+    )
+    suppression_add(email=EMAIL, reason="hard_bounce", source="dsn", customer=customer)
     LogEntry.objects.create(
         user=alice,
         content_type=ContentType.objects.get_for_model(Customer),
@@ -202,12 +223,13 @@ def test_staff_see_the_address_of_a_customer_who_asked_to_be_contacted(
     assert f'<a href="mailto:{EMAIL}">{EMAIL}</a>' in page
 
 
-def text_columns() -> list[tuple[str, str]]:
+def text_columns() -> list[tuple[str, str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = current_schema() "
-            "AND data_type IN ('character varying', 'text', 'character', 'json', 'jsonb')"
+            "AND data_type IN ('character varying', 'text', 'character', 'json', 'jsonb', "
+            "'bytea')"
         )
         return cursor.fetchall()
 
@@ -216,10 +238,12 @@ def places_holding(value: str) -> list[str]:
     found = []
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for table, column in text_columns():
+        for table, column, data_type in text_columns():
+            # A bytea column (a whole inbound message) is read as text too.
+            value_of = f"encode({quote(column)}, 'escape')" if data_type == "bytea" else None
             cursor.execute(
                 f"SELECT count(*) FROM {quote(table)} "  # noqa: S608 (names from the catalogue)
-                f"WHERE {quote(column)}::text ILIKE %s",
+                f"WHERE {value_of or quote(column) + '::text'} ILIKE %s",
                 [f"%{value}%"],
             )
             if cursor.fetchone()[0]:
@@ -237,7 +261,8 @@ def test_erasure_leaves_no_personal_value_and_the_same_figures(
     assert Client().get(link).status_code == 200
     before = figures()
     assert (before["ratings"], before["nps_answers"], before["followups"].open) == (3, 3, 1)
-    assert places_holding(EMAIL) and places_holding(COMMENT)
+    assert places_holding(COMMENT)
+    assert "feedback_inboundmessage.raw" in places_holding(EMAIL)
 
     response = run_action(staff_client, "erase_personal_data", ana, confirmed="yes")
     assert response.status_code == 302
@@ -249,6 +274,10 @@ def test_erasure_leaves_no_personal_value_and_the_same_figures(
     assert Response.objects.get(invitation=keeper).comment == "Fine"
     assert sorted(Response.objects.values_list("rating", flat=True)) == [2, 4, 5]
     assert places_holding("Bea Kept") == ["feedback_customer.name"]
+    # Her address stays suppressed (as a keyed hash), no longer linked to her row.
+    entry = Suppression.objects.get(address_hash=tokens.address_hash(EMAIL))
+    assert (entry.reason, entry.customer) == ("hard_bounce", None)
+    assert not InboundMessage.objects.exists()
     audit = PrivacyAudit.objects.get()
     assert (audit.action, audit.customer_id) == ("erase", ana.pk)
     # Old links no longer open anything.

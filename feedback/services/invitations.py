@@ -25,6 +25,7 @@ from feedback import emails, states, tokens
 from feedback.models import (
     Customer,
     DailySendCount,
+    DeliveryEvent,
     EmailLog,
     Invitation,
     InvitationPolicy,
@@ -34,6 +35,7 @@ from feedback.models import (
     WebhookEventType,
 )
 from feedback.rules import Decision, Facts, PolicyRules, decide
+from feedback.services.suppressions import delivery_event_record
 from feedback.services.webhooks import invitation_data, webhook_emit
 
 logger = logging.getLogger(__name__)
@@ -46,13 +48,15 @@ def live_rules() -> PolicyRules:
     return PolicyRules.from_policy(InvitationPolicy.live())
 
 
-def _facts(order: Order, customer: Customer, *, suppressed: bool, **extra: object) -> Facts:
+def _facts(order: Order, customer: Customer, *, listed: str, **extra: object) -> Facts:
+    """The rules' facts; `listed` is the address's reason on the suppression list, or ""."""
     return Facts(
         order_external_id=order.external_id,
         delivered_at=order.delivered_at,
         has_email=bool(customer.email),
         opted_out=customer.invitations_stopped_at is not None,
-        suppressed=suppressed,
+        suppressed=bool(listed) and listed not in Suppression.UNDELIVERABLE,
+        undeliverable=listed in Suppression.UNDELIVERABLE,
         consent=customer.consent,
         time_zone=customer.time_zone,
         last_invited_at=customer.last_invited_at,
@@ -60,11 +64,15 @@ def _facts(order: Order, customer: Customer, *, suppressed: bool, **extra: objec
     )
 
 
-def _suppressed(customers: list[Customer]) -> set[int]:
-    """Which of these customers' addresses are on the suppression list, in one read."""
+def _listed(customers: list[Customer]) -> dict[int, str]:
+    """The suppression list's reason for each of these customers whose address is on it,
+    in one read."""
     hashes = {tokens.address_hash(c.email): c.pk for c in customers if c.email}
-    listed = Suppression.objects.filter(address_hash__in=hashes).values_list("address_hash")
-    return {hashes[address_hash] for (address_hash,) in listed}
+    listed = Suppression.objects.filter(address_hash__in=hashes)
+    return {
+        hashes[address_hash]: reason
+        for address_hash, reason in listed.values_list("address_hash", "reason")
+    }
 
 
 # Scheduling ---------------------------------------------------------------------------
@@ -105,13 +113,13 @@ def invitations_schedule(*, orders: Sequence[Order], now: datetime | None = None
     # Fresh from the database: the cooldown reads last_invited_at and the opt-out
     # invitations_stopped_at.
     customers = Customer.objects.in_bulk({order.customer_id for order in todo})
-    suppressed = _suppressed(list(customers.values()))
+    listed = _listed(list(customers.values()))
     rules = live_rules()
     now = now or timezone.now()
     invitations = []
     for order in todo:
         customer = customers[order.customer_id]
-        facts = _facts(order, customer, suppressed=customer.pk in suppressed)
+        facts = _facts(order, customer, listed=listed.get(customer.pk, ""))
         decision = decide(rules, facts, now)
         # Creation, not a transition: the new row starts in one of the two first states.
         state = State.SCHEDULED if decision.send else State.SUPPRESSED
@@ -348,6 +356,7 @@ def _deliver(
         kind=attempt.log.kind,
         message_id=attempt.log.message_id,
         items=items.get(attempt.invitation.order_id, []),
+        email_log_id=attempt.log.pk,
     )
     try:
         connection.send_messages([message])
@@ -431,7 +440,7 @@ def _decide_now(rules: PolicyRules, invitation: Invitation, kind: str, now: date
     facts = _facts(
         invitation.order,
         invitation.customer,
-        suppressed=bool(_suppressed([invitation.customer])),
+        listed=_listed([invitation.customer]).get(invitation.customer.pk, ""),
         is_later=kind == Kind.LATER,
         sent_that_day=sent_today,
         due_at=invitation.due_at,
@@ -535,10 +544,30 @@ def _refused_for_now(attempt: Attempt, exc: Exception, now: datetime) -> str:
 
 
 def _refused_for_good(attempt: Attempt, exc: Exception, now: datetime) -> str:
-    """Refused for good (a 5xx): not delivered, and never retried; the reply is kept."""
+    """Refused for good (a 5xx): not delivered, and never retried; the reply is kept, and
+    the address goes on the suppression list (a hard bounce, from the SMTP reply)."""
     error = _failed(attempt, exc)
     states.transition(attempt.invitation, to=State.SEND_FAILED, last_error=error, now=now)
+    delivery_event_record(
+        kind=DeliveryEvent.Kind.HARD_BOUNCE,
+        source=DeliveryEvent.Source.SMTP,
+        email_log=attempt.log,
+        detail=_smtp_reply(exc),
+        occurred_at=now,
+    )
     return "failed"
+
+
+def _smtp_reply(exc: Exception) -> str:
+    """The server's words ("550 5.1.1 no such user"), without the address."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = exc.recipients.values()
+    else:
+        replies = [(getattr(exc, "smtp_code", ""), getattr(exc, "smtp_error", b""))]
+    return "; ".join(
+        f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+        for code, text in replies
+    )
 
 
 def _failed(attempt: Attempt, exc: Exception) -> str:

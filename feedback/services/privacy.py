@@ -21,7 +21,10 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
   orders goes, the deliveries lose the order number, and a refused delivery whose body
   holds the address is deleted (its body is the customer's data, and nothing else);
 - webhook events about the customer (their outbox rows, with comments or the address)
-  are deleted, with their deliveries and attempts.
+  are deleted, with their deliveries and attempts;
+- messages that came back by mail about them (bounces, complaints, replies: they hold the
+  address, often the text) are deleted; delivery events, which hold no address, stay, and
+  so does the address's entry on the suppression list, no longer linked to the customer.
 
 Both actions are recorded in PrivacyAudit: who, when, which customer id, and nothing else.
 """
@@ -179,10 +182,14 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
             address_hash=tokens.address_hash(customer.email),
             defaults={
                 "reason": Suppression.Reason.UNSUBSCRIBED if stopped else Suppression.Reason.ERASED,
-                "source": "erasure",
+                "source": Suppression.Source.ERASURE,
             },
         )
+    Suppression.objects.filter(customer=customer).update(customer=None, detail="")
     invitations = _invitations_of(customer)
+    InboundMessage.objects.filter(
+        Q(customer=customer) | Q(email_log__invitation__in=invitations)
+    ).delete()
     states.transition(
         invitations,
         to=State.SUPPRESSED,
