@@ -208,11 +208,9 @@ def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None)
     follow_ups = FollowUp.objects.filter(response__in=responses)
     follow_ups.update(notes="")
     FollowUpNote.objects.filter(follow_up__in=follow_ups).update(text=ERASED_TEXT)
-    # The thread: staff replies and the customer's answers, and the raw answers as they came.
+    # The thread: staff replies and the customer's answers; the raw answers as they came go.
     replies = ContactMessage.objects.filter(follow_up__in=follow_ups)
-    InboundMessage.objects.filter(pk__in=replies.values("inbound_id")).update(
-        raw=b"", sender="", subject="", recipient=""
-    )
+    InboundMessage.objects.filter(pk__in=replies.values("inbound_id")).delete()
     replies.update(text=ERASED_TEXT, attachments=[], error="")
     EmailLog.objects.filter(invitation__in=invitations).update(to_email="", error="")
     # Webhook events carry their comments (and an unsubscribe its address): they go, with
