@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from feedback.models import FollowUp, FollowUpNote
+from feedback.models import FollowUp, FollowUpNote, Invitation
 from feedback.selectors.contacts import assignable_users
+from feedback.services.rollups import rollups_tracked
 
 Status = FollowUp.Status
 NOTE_MAX_LENGTH = 2000
@@ -65,9 +66,10 @@ def followup_resolve(
 ) -> bool:
     """open -> resolved; a second click (or a colleague's) changes nothing."""
     now = now or timezone.now()
-    changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.OPEN).update(
-        status=Status.RESOLVED, resolved_at=now
-    )
+    with rollups_tracked(Invitation.objects.filter(response__follow_up=follow_up.pk)):
+        changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.OPEN).update(
+            status=Status.RESOLVED, resolved_at=now
+        )
     if changed:
         _log(follow_up, by, "Resolved.")
     return bool(changed)
@@ -76,9 +78,10 @@ def followup_resolve(
 @transaction.atomic
 def followup_reopen(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
     """resolved -> open: the time to resolve then counts from the original request again."""
-    changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.RESOLVED).update(
-        status=Status.OPEN, resolved_at=None
-    )
+    with rollups_tracked(Invitation.objects.filter(response__follow_up=follow_up.pk)):
+        changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.RESOLVED).update(
+            status=Status.OPEN, resolved_at=None
+        )
     if changed:
         _log(follow_up, by, "Reopened.")
     return bool(changed)

@@ -33,6 +33,7 @@ from feedback.models import (
     Suppression,
 )
 from feedback.rules import Decision, Facts, PolicyRules, decide
+from feedback.services.rollups import rollups_tracked
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,9 @@ def invitations_schedule(*, orders: Sequence[Order], now: datetime | None = None
                 token_hash=tokens.token_hash(tokens.token_for(nonce)),
             )
         )
-    Invitation.objects.bulk_create(invitations, ignore_conflicts=True, batch_size=1000)
+    # A suppressed invitation counts on the dashboard (by its due day) from its creation.
+    with rollups_tracked(Invitation.objects.filter(order_id__in=[order.pk for order in todo])):
+        Invitation.objects.bulk_create(invitations, ignore_conflicts=True, batch_size=1000)
     return len(invitations)
 
 
@@ -254,12 +257,13 @@ def invitations_recover_stale(*, now: datetime) -> int:
     """A send that never finished (its process died): the message may have gone out, so
     it becomes send_unknown for a human, and is never sent again automatically."""
     cutoff = now - timedelta(seconds=settings.INVITATION_SENDING_TIMEOUT_SECONDS)
-    return states.transition(
-        Invitation.objects.filter(sending_started_at__lt=cutoff),
-        to=State.SEND_UNKNOWN,
-        last_error="interrupted while sending",
-        now=now,
-    )
+    stale = Invitation.objects.filter(sending_started_at__lt=cutoff, state=State.SENDING)
+    with rollups_tracked(
+        Invitation.objects.filter(pk__in=list(stale.values_list("pk", flat=True)))
+    ):
+        return states.transition(
+            stale, to=State.SEND_UNKNOWN, last_error="interrupted while sending", now=now
+        )
 
 
 # Sending ------------------------------------------------------------------------------
@@ -381,7 +385,9 @@ def _begin(
         result.add("skipped")  # sent, answered or taken by another sender meanwhile
         return None
     invitation.customer = invitation.order.customer = customer
-    outcome = _check(invitation, rules, now)
+    # A rule may suppress it now: the dashboard counts that (by its due day).
+    with rollups_tracked(Invitation.objects.filter(pk=invitation.pk)):
+        outcome = _check(invitation, rules, now)
     if isinstance(outcome, str):
         result.add(outcome)
         return None
@@ -485,6 +491,11 @@ def _mark_sending(
 @transaction.atomic
 def _finish(attempt: Attempt, outcome: str, error: Exception | None, now: datetime) -> str:
     """Record what the mail server said about one message."""
+    with rollups_tracked(Invitation.objects.filter(pk=attempt.invitation.pk)):
+        return _record(attempt, outcome, error, now)
+
+
+def _record(attempt: Attempt, outcome: str, error: Exception | None, now: datetime) -> str:
     if outcome == "sent":
         return _sent(attempt, now)
     if outcome == "temporary":

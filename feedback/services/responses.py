@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from feedback import states
 from feedback.models import FollowUp, Invitation, Response
+from feedback.services.rollups import rollups_tracked
 
 State = Invitation.State
 
@@ -39,7 +40,23 @@ def response_submit(
     0-10 question is not asked (`nps_asked=False`) keeps the earlier 0-10 answer.
     """
     now = now or timezone.now()
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    with rollups_tracked(Invitation.objects.filter(pk=invitation.pk)):
+        return _answer(
+            invitation.pk, rating, comment, nps, contact_requested, quote_allowed, nps_asked, now
+        )
+
+
+def _answer(
+    invitation_id: int,
+    rating: int,
+    comment: str,
+    nps: int | None,
+    contact_requested: bool,
+    quote_allowed: bool,
+    nps_asked: bool,
+    now: datetime,
+) -> Response:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
     fields = {
         "rating": rating,
         "comment": comment,
