@@ -44,7 +44,10 @@ def _request(query: str) -> object:
 
     request = RequestFactory().get("/staff/", dict(pair.split("=") for pair in query.split("&")))
     # A superuser has every permission without a query: the timing is the dashboard's own.
-    request.user = User(username="bench", is_superuser=True, is_staff=True, is_active=True)
+    # Saved: the staff pages read the user's language preference.
+    request.user, _created = User.objects.get_or_create(
+        username="bench", defaults={"is_superuser": True, "is_staff": True, "is_active": True}
+    )
     assert not isinstance(request.user, AnonymousUser)
     return request
 

@@ -385,9 +385,7 @@ def _begin(
         result.add("skipped")  # sent, answered or taken by another sender meanwhile
         return None
     invitation.customer = invitation.order.customer = customer
-    # A rule may suppress it now: the dashboard counts that (by its due day).
-    with rollups_tracked(Invitation.objects.filter(pk=invitation.pk)):
-        outcome = _check(invitation, rules, now)
+    outcome = _check(invitation, rules, now)
     if isinstance(outcome, str):
         result.add(outcome)
         return None
@@ -400,7 +398,7 @@ def _check(invitation: Invitation, rules: PolicyRules, now: datetime) -> str | o
     kind = _kind(invitation)
     decision = _decide_now(rules, invitation, kind, now)
     if not decision.send:
-        states.transition(invitation, to=State.SUPPRESSED, reason=decision.reason, now=now)
+        _suppress(invitation, decision.reason, now)
         return "suppressed"
     if decision.due_at > now + timedelta(minutes=1):
         # Outside the customer's window now (e.g. a backlog at night): wait for it.
@@ -415,12 +413,16 @@ def _check(invitation: Invitation, rules: PolicyRules, now: datetime) -> str | o
         return "deferred"
     if kind == Kind.INVITATION and rules.daily_send_cap is not None:
         if not _reserve_daily_slot(now.date(), rules.daily_send_cap):
-            states.transition(
-                invitation, to=State.SUPPRESSED, reason=Invitation.Reason.DAILY_CAP, now=now
-            )
+            _suppress(invitation, Invitation.Reason.DAILY_CAP, now)
             return "suppressed"
         return now.date()
     return None
+
+
+def _suppress(invitation: Invitation, reason: str, now: datetime) -> None:
+    # Not sent after all: the dashboard counts it (by its due day) among the suppressed.
+    with rollups_tracked(Invitation.objects.filter(pk=invitation.pk)):
+        states.transition(invitation, to=State.SUPPRESSED, reason=reason, now=now)
 
 
 def _kind(invitation: Invitation) -> str:
