@@ -208,10 +208,12 @@ def _prepared(responses: int) -> dict[str, str]:
     size = _sizes(responses)
 
     def is_loaded(conn: psycopg.Connection) -> bool:
+        # The generated rows only: the customer-page seeds and the answer POSTs add theirs.
         counts = conn.execute(
-            "SELECT (SELECT count(*) FROM feedback_invitation),"
-            " (SELECT count(*) FROM feedback_response),"
-            " (SELECT count(*) > 0 FROM feedback_dailyfigures)"
+            "SELECT (SELECT count(*) FROM feedback_invitation WHERE id <= %(orders)s),"
+            " (SELECT count(*) FROM feedback_response WHERE invitation_id <= %(orders)s),"
+            " (SELECT count(*) > 0 FROM feedback_dailyfigures)",
+            size,
         ).fetchone()
         return counts == (size["orders"], responses, True)
 
