@@ -18,6 +18,7 @@ BENCHMARKS = (
     "dashboard",
     "dispatch_throughput",
     "import_orders",
+    "rollups",
     "simulator",
     "sweep_claim_cost",
     "topics",

@@ -257,9 +257,12 @@ def _control_socket_off() -> list[str]:
 
 
 @contextmanager
-def gunicorn(ready_path: str, workers: int = 2) -> Iterator[int]:
+def gunicorn(
+    ready_path: str, workers: int = 2, env: Mapping[str, str] | None = None
+) -> Iterator[int]:
     """Serve the project with the bench settings on a free local port; yields the port.
 
+    `env`: another bench environment (e.g. a kept data set's, or with a bench switch).
     The server is stopped on exit, also when the benchmark raises.
     """
     port = free_port()
@@ -278,7 +281,7 @@ def gunicorn(ready_path: str, workers: int = 2) -> Iterator[int]:
         process = subprocess.Popen(
             command,
             cwd=BASE_DIR,
-            env=bench_env(),
+            env=env or bench_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,5 +1,8 @@
 """The project's URLs plus the baselines the benchmarks compare against."""
 
+import os
+
+from django.db import transaction
 from django.urls import include, path
 from django.views.generic import TemplateView
 
@@ -11,3 +14,10 @@ urlpatterns = [
     path("bench/bare-json/", bare_json, name="bench-bare-json"),
     path("", include("portal.urls")),
 ]
+
+if os.environ.get("BENCH_ROLLUPS_OFF") == "1":
+    # A bench-only switch (bench.rollups): the answer POST without the rollups' upkeep,
+    # to measure what the rollups add. Never set outside the benchmark.
+    from feedback.services import responses
+
+    responses.rollups_tracked = lambda invitations: transaction.atomic(savepoint=False)

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -44,6 +44,7 @@ from feedback.models import (
     WebhookEventType,
 )
 from feedback.services import api_tokens, privacy, suppressions, webhooks
+from feedback.services.rollups import rollups_tracked
 from feedback.tokens import address_hash
 
 
@@ -60,13 +61,48 @@ class ReadOnly:
         return False
 
 
+class RollupsFollow:
+    """Edits here change what the dashboard counts (a channel, a product, a locale, a
+    state): the rollups follow them in the same transaction. `invitations_of(rows)` names
+    the invitations a change of these rows can move; it is read once, before the change,
+    so the invitation that saving an order schedules counts itself (no double count)."""
+
+    def invitations_of(self, rows: QuerySet) -> QuerySet[Invitation]:
+        raise NotImplementedError
+
+    def _tracked(self, rows: QuerySet) -> object:
+        ids = list(self.invitations_of(rows).values_list("pk", flat=True))
+        return rollups_tracked(Invitation.objects.filter(pk__in=ids))
+
+    def _rows(self, obj: object) -> QuerySet:
+        return type(obj).objects.filter(pk=obj.pk)
+
+    def saved_invitations(self, obj: object) -> object:
+        return self._tracked(self._rows(obj))
+
+    def save_model(self, request: HttpRequest, obj: object, form: ModelForm, change: bool) -> None:
+        with self.saved_invitations(obj):
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: object) -> None:
+        with self._tracked(self._rows(obj)):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with self._tracked(queryset):
+            super().delete_queryset(request, queryset)
+
+
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(RollupsFollow, admin.ModelAdmin):
     list_display = ["email", "name", "locale", "time_zone", "consent", "invitations_stopped_at"]
     list_filter = ["consent", "locale", ("invitations_stopped_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "name"]
     readonly_fields = ["created_at", "updated_at"]
     actions = ["export_personal_data", "erase_personal_data"]
+
+    def invitations_of(self, rows: QuerySet) -> QuerySet[Invitation]:
+        return Invitation.objects.filter(customer__in=rows)
 
     def has_export_customer_data_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("feedback.export_customer_data")
@@ -116,7 +152,7 @@ def _short_time(moment: datetime) -> str:
 
 
 @admin.register(Order)
-class OrderAdmin(OrderImportAdminMixin, admin.ModelAdmin):
+class OrderAdmin(RollupsFollow, OrderImportAdminMixin, admin.ModelAdmin):
     # What staff look an order up for comes first, in compact columns, so that it shows on
     # a 1280 px screen beside the admin's menu and filters, however long the address.
     list_display = ["external_id", "delivered", "invitation_state", "customer", "channel", "placed"]
@@ -126,6 +162,9 @@ class OrderAdmin(OrderImportAdminMixin, admin.ModelAdmin):
     list_select_related = ["customer", "invitation"]
     raw_id_fields = ["customer"]
     inlines = [OrderItemInline]
+
+    def invitations_of(self, rows: QuerySet) -> QuerySet[Invitation]:
+        return Invitation.objects.filter(order__in=rows)
 
     @admin.display(description="placed", ordering="placed_at")
     def placed(self, order: Order) -> str:
@@ -146,7 +185,8 @@ class OrderAdmin(OrderImportAdminMixin, admin.ModelAdmin):
     def save_related(
         self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
     ) -> None:
-        super().save_related(request, form, formsets, change)
+        with self._tracked(self._rows(form.instance)):  # the items
+            super().save_related(request, form, formsets, change)
         order = form.instance
         if order.delivered_at is not None:
             # Delivery entered by hand schedules the invitation like any delivery event.
@@ -164,7 +204,7 @@ class EmailLogInline(admin.TabularInline):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(RollupsFollow, admin.ModelAdmin):
     list_display = ["order", "customer", "state", "suppression_reason", "due_at", "sent_at"]
     list_filter = ["state", "suppression_reason"]
     search_fields = ["order__external_id", "customer__email"]
@@ -173,6 +213,13 @@ class InvitationAdmin(admin.ModelAdmin):
     raw_id_fields = ["order", "customer"]
     readonly_fields = ["token_nonce", "token_hash", "created_at", "updated_at"]
     inlines = [EmailLogInline]
+
+    def invitations_of(self, rows: QuerySet) -> QuerySet[Invitation]:
+        return rows
+
+    def saved_invitations(self, obj: Invitation) -> object:
+        # Also a new one (the order's, read again after the save), or one moved to another order.
+        return rollups_tracked(Invitation.objects.filter(Q(order_id=obj.order_id) | Q(pk=obj.pk)))
 
 
 @admin.register(Response)

@@ -33,6 +33,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from feedback.models import (
     Customer,
@@ -63,6 +64,7 @@ from feedback.services import (
 from feedback.services.alerts import product_alerts_evaluate
 from feedback.services.contacts import followup_add_note, followup_assign, followup_resolve
 from feedback.services.reviews import review_publish
+from feedback.services.rollups import rollups_reconcile
 from feedback.states import State
 
 Kind = EmailLog.Kind
@@ -282,6 +284,12 @@ def demo_history_ensure(*, user: AbstractUser, now: datetime) -> dict[str, int]:
     story = Story(rng=rng, user=user, now=now, plans=plans)
     story.tell(stops=[(customer, stop) for customer, stop in people if stop])
     _backdate([plan.order.pk for plan in plans])
+    # Part of the history was written in bulk, not through the services: count all of it
+    # in the dashboard's rollups, as `reconcile_rollups --repair` would.
+    today = timezone.localdate(now, timezone.get_default_timezone())
+    rollups_reconcile(
+        first=today - timedelta(days=400), last=today + timedelta(days=60), repair=True
+    )
     return {name: model.objects.count() - before[name] for name, model in COUNTED.items()}
 
 

@@ -343,7 +343,15 @@ class Response(models.Model):
                 name="response_nps_0_10",
             ),
         ]
-        indexes = [models.Index(fields=["submitted_at"])]
+        indexes = [
+            models.Index(fields=["submitted_at"]),
+            # The dashboard's median time to resolve: the period's contact requests only.
+            models.Index(
+                fields=["submitted_at"],
+                condition=Q(contact_requested=True),
+                name="response_contact_submitted_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rating}/5 for invitation {self.invitation_id}"
@@ -1121,3 +1129,62 @@ class TeamNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} notification {self.key} ({'sent' if self.sent_at else 'unsent'})"
+
+
+class DailyFigures(models.Model):
+    """The dashboard's counts for one day (in TIME_ZONE) and one (channel, locale, SKU).
+
+    Kept exact by feedback.services.rollups: every write that changes a figure adds its
+    difference here in the same transaction; `reconcile_rollups` checks them against the
+    raw rows. `sku` "" is the row of all products (an order with two products counts once
+    there, and once under each SKU). Which day a count hangs on follows the dashboard:
+    sent, responded, declined, snoozed, stopped: the day the invitation was *sent*; the
+    ratings, 0-10 answers and contact requests: the day the answer was *submitted*; the
+    send failures and suppressions: the day the invitation was *due*.
+    """
+
+    day = models.DateField()
+    channel = models.CharField(max_length=100, blank=True)
+    locale = models.CharField(max_length=10, blank=True)
+    sku = models.CharField("SKU", max_length=100, blank=True)
+    # The product's name as its latest counted order gave it (empty in the all-products row).
+    name = models.CharField(max_length=300, blank=True)
+    sent = models.IntegerField(default=0)
+    responded = models.IntegerField(default=0)
+    declined = models.IntegerField(default=0)
+    snoozed = models.IntegerField(default=0)
+    stopped = models.IntegerField(default=0)
+    r1 = models.IntegerField(default=0)
+    r2 = models.IntegerField(default=0)
+    r3 = models.IntegerField(default=0)
+    r4 = models.IntegerField(default=0)
+    r5 = models.IntegerField(default=0)
+    nps_answers = models.IntegerField(default=0)
+    promoters = models.IntegerField(default=0)
+    detractors = models.IntegerField(default=0)
+    followups_open = models.IntegerField(default=0)
+    followups_resolved = models.IntegerField(default=0)
+    send_failed = models.IntegerField(default=0)
+    send_unknown = models.IntegerField(default=0)
+    suppressed_opted_out = models.IntegerField(default=0)
+    suppressed_no_consent = models.IntegerField(default=0)
+    suppressed_cooldown = models.IntegerField(default=0)
+    suppressed_sampled_out = models.IntegerField(default=0)
+    suppressed_daily_cap = models.IntegerField(default=0)
+    suppressed_no_email = models.IntegerField(default=0)
+    suppressed_policy_off = models.IntegerField(default=0)
+    suppressed_expired = models.IntegerField(default=0)
+    suppressed_suppressed = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "daily figures"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "channel", "locale", "sku"], name="dailyfigures_one_row_per_key"
+            ),
+        ]
+        # The unique index serves "all products" by day; this one a product filter.
+        indexes = [models.Index(fields=["sku", "day"], name="dailyfigures_sku_day_idx")]
+
+    def __str__(self) -> str:
+        return f"figures of {self.day} ({self.channel or '-'}, {self.locale}, {self.sku or 'all'})"

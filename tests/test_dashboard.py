@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from feedback.models import Invitation, InvitationPolicy, Response
 from feedback.selectors import dashboard
-from tests.dashboard_data import bulk_responses, known_data, staff_member
+from tests.dashboard_data import bulk_responses, known_data, rollups_rebuild, staff_member
 from tests.staff import answered
 
 pytestmark = pytest.mark.django_db
@@ -218,6 +218,7 @@ def test_last_7_days_covers_exactly_seven_days_and_says_which(staff_client: Clie
     ):
         response = answered(contact_requested=False, rating=rating)
         Response.objects.filter(pk=response.pk).update(submitted_at=moment)
+    rollups_rebuild()
     page = text_of(staff_client.get("/staff/?period=7").content.decode())
     assert f"Last 7 days: {day_range(first, today)} (7 days, today until now)" in page
     assert "1 rating." in page  # the one from the day before the seven is not counted
@@ -244,6 +245,7 @@ def test_open_contact_requests_are_the_queues_open_requests(
     staff_client: Client, known: None
 ) -> None:
     answered(asked_ago=timedelta(days=60))  # asked long ago, still waiting
+    rollups_rebuild()  # answered() writes its rows straight to the tables
     dashboard_page = staff_client.get("/staff/?period=30&channel=app").content.decode()
     queue = staff_client.get("/staff/contacts/").content.decode()
     assert 'id="open-count">2<' in queue

@@ -167,7 +167,8 @@ def test_its_query_count_does_not_grow_with_the_batch() -> None:
 
     few = queries(1000, 5)
     assert few == queries(2000, 200)
-    assert few <= 20
+    # 17 for the upsert itself, plus the rollups' fixed reads before and after the writes.
+    assert few <= 24
     assert Invitation.objects.count() == 205
 
 

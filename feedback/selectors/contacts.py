@@ -62,14 +62,19 @@ class Median(Aggregate):
     output_field = DurationField()
 
 
-def followup_stats(*, responses: QuerySet[Response] | None = None) -> FollowUpStats:
+def followup_stats(
+    *,
+    responses: QuerySet[Response] | None = None,
+    follow_ups: QuerySet[FollowUp] | None = None,
+) -> FollowUpStats:
     """Open follow-ups, resolved ones, and the median time from request to resolution.
 
     `responses` narrows it to the follow-ups of those responses (e.g. the dashboard's
-    period, channel and product filters); without it, the whole queue.
+    period, channel and product filters), `follow_ups` to those contact requests; without
+    either, the whole queue.
     One query on PostgreSQL; on SQLite (the demo) two, since it has no percentile_cont.
     """
-    follow_ups = contact_requests()
+    follow_ups = contact_requests() if follow_ups is None else follow_ups
     if responses is not None:
         follow_ups = follow_ups.filter(response__in=responses.values("pk"))
     counts = {"open": Count("pk", filter=OPEN), "resolved": Count("pk", filter=RESOLVED)}

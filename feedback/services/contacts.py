@@ -23,6 +23,7 @@ from feedback.models import (
     EmailLog,
     FollowUp,
     FollowUpNote,
+    Invitation,
     InvitationPolicy,
     Response,
     WebhookEventType,
@@ -30,6 +31,7 @@ from feedback.models import (
 from feedback.rules import customer_zone
 from feedback.selectors.contacts import assignable_users
 from feedback.services.notify import team_notify
+from feedback.services.rollups import rollups_tracked
 from feedback.services.webhooks import webhook_emit_contact
 
 logger = logging.getLogger(__name__)
@@ -97,11 +99,12 @@ def followup_resolve(
             _("Keep the note to %(limit_value)d characters or fewer.")
             % {"limit_value": NOTE_MAX_LENGTH}
         )
-    changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.OPEN).update(
-        status=Status.RESOLVED,
-        resolved_at=now,
-        first_response_at=Coalesce("first_response_at", now),
-    )
+    with rollups_tracked(Invitation.objects.filter(response__follow_up=follow_up.pk)):
+        changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.OPEN).update(
+            status=Status.RESOLVED,
+            resolved_at=now,
+            first_response_at=Coalesce("first_response_at", now),
+        )
     if changed:
         if note:
             _log(follow_up, by, note)
@@ -115,9 +118,10 @@ def followup_resolve(
 @transaction.atomic
 def followup_reopen(*, follow_up: FollowUp, by: AbstractBaseUser) -> bool:
     """resolved -> open: the time to resolve then counts from the original request again."""
-    changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.RESOLVED).update(
-        status=Status.OPEN, resolved_at=None
-    )
+    with rollups_tracked(Invitation.objects.filter(response__follow_up=follow_up.pk)):
+        changed = FollowUp.objects.filter(pk=follow_up.pk, status=Status.RESOLVED).update(
+            status=Status.OPEN, resolved_at=None
+        )
     if changed:
         _log(follow_up, by, "Reopened.")
     return bool(changed)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from feedback import states
 from feedback.models import Customer, Invitation, InvitationPolicy, WebhookEventType
 from feedback.rules import PolicyRules, into_window
+from feedback.services.rollups import rollups_tracked
 from feedback.services.webhooks import customer_unsubscribed_data, webhook_emit
 
 State = Invitation.State
@@ -27,8 +28,13 @@ def invitation_snooze(
 
     The link stays valid for the policy's validity after that day."""
     now = now or timezone.now()
+    with rollups_tracked(Invitation.objects.filter(pk=invitation.pk)):
+        return _snooze(invitation.pk, days, now)
+
+
+def _snooze(invitation_id: int, days: int, now: datetime) -> Invitation:
     invitation = (
-        Invitation.objects.select_for_update().select_related("customer").get(pk=invitation.pk)
+        Invitation.objects.select_for_update().select_related("customer").get(pk=invitation_id)
     )
     policy = InvitationPolicy.live()
     if invitation.snooze_count:
@@ -58,13 +64,14 @@ def invitation_decline(*, invitation: Invitation, now: datetime | None = None) -
     now = now or timezone.now()
     if states.is_expired(invitation, now):
         return False
-    moved = states.transition(
-        invitation,
-        to=State.DECLINED,
-        declined_at=now,
-        claimed_until=None,
-        now=now,
-    )
+    with rollups_tracked(Invitation.objects.filter(pk=invitation.pk)):
+        moved = states.transition(
+            invitation,
+            to=State.DECLINED,
+            declined_at=now,
+            claimed_until=None,
+            now=now,
+        )
     return bool(moved)
 
 
@@ -75,28 +82,34 @@ def customer_stop_invitations(*, customer: Customer, now: datetime | None = None
     Returns how many waiting invitations were suppressed.
     """
     now = now or timezone.now()
-    stopped = Customer.objects.filter(pk=customer.pk, invitations_stopped_at__isnull=True).update(
-        invitations_stopped_at=now, updated_at=now
-    )
-    if stopped:
-        webhook_emit(
-            type=WebhookEventType.CUSTOMER_UNSUBSCRIBED,
-            data=customer_unsubscribed_data(customer, at=now),
-            customer=customer,
+    # The customer's row first, then their invitations: the order the sender locks in.
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    # Their sent invitations now count as "stopped" (the dashboard's stops).
+    with rollups_tracked(Invitation.objects.filter(customer=customer)):
+        stopped = Customer.objects.filter(
+            pk=customer.pk, invitations_stopped_at__isnull=True
+        ).update(invitations_stopped_at=now, updated_at=now)
+        if stopped:
+            webhook_emit(
+                type=WebhookEventType.CUSTOMER_UNSUBSCRIBED,
+                data=customer_unsubscribed_data(customer, at=now),
+                customer=customer,
+                now=now,
+            )
+        return states.transition(
+            Invitation.objects.filter(customer=customer),
+            to=State.SUPPRESSED,
+            source=states.WAITING,
+            reason=Invitation.Reason.OPTED_OUT,
+            claimed_until=None,
             now=now,
         )
-    return states.transition(
-        Invitation.objects.filter(customer=customer),
-        to=State.SUPPRESSED,
-        source=states.WAITING,
-        reason=Invitation.Reason.OPTED_OUT,
-        claimed_until=None,
-        now=now,
-    )
 
 
 @transaction.atomic
 def customer_resume_invitations(*, customer: Customer, now: datetime | None = None) -> None:
     """Undo "stop all": future orders may be invited again; suppressed ones stay so."""
     now = now or timezone.now()
-    Customer.objects.filter(pk=customer.pk).update(invitations_stopped_at=None, updated_at=now)
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    with rollups_tracked(Invitation.objects.filter(customer=customer)):
+        Customer.objects.filter(pk=customer.pk).update(invitations_stopped_at=None, updated_at=now)

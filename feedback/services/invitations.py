@@ -35,6 +35,7 @@ from feedback.models import (
     WebhookEventType,
 )
 from feedback.rules import Decision, Facts, PolicyRules, decide
+from feedback.services.rollups import rollups_tracked
 from feedback.services.suppressions import delivery_event_record
 from feedback.services.webhooks import invitation_data, webhook_emit
 
@@ -136,7 +137,9 @@ def invitations_schedule(*, orders: Sequence[Order], now: datetime | None = None
                 token_hash=tokens.token_hash(tokens.token_for(nonce)),
             )
         )
-    Invitation.objects.bulk_create(invitations, ignore_conflicts=True, batch_size=1000)
+    # A suppressed invitation counts on the dashboard (by its due day) from its creation.
+    with rollups_tracked(Invitation.objects.filter(order_id__in=[order.pk for order in todo])):
+        Invitation.objects.bulk_create(invitations, ignore_conflicts=True, batch_size=1000)
     return len(invitations)
 
 
@@ -264,12 +267,13 @@ def invitations_recover_stale(*, now: datetime) -> int:
     """A send that never finished (its process died): the message may have gone out, so
     it becomes send_unknown for a human, and is never sent again automatically."""
     cutoff = now - timedelta(seconds=settings.INVITATION_SENDING_TIMEOUT_SECONDS)
-    return states.transition(
-        Invitation.objects.filter(sending_started_at__lt=cutoff),
-        to=State.SEND_UNKNOWN,
-        last_error="interrupted while sending",
-        now=now,
-    )
+    stale = Invitation.objects.filter(sending_started_at__lt=cutoff, state=State.SENDING)
+    with rollups_tracked(
+        Invitation.objects.filter(pk__in=list(stale.values_list("pk", flat=True)))
+    ):
+        return states.transition(
+            stale, to=State.SEND_UNKNOWN, last_error="interrupted while sending", now=now
+        )
 
 
 # Sending ------------------------------------------------------------------------------
@@ -405,7 +409,7 @@ def _check(invitation: Invitation, rules: PolicyRules, now: datetime) -> str | o
     kind = _kind(invitation)
     decision = _decide_now(rules, invitation, kind, now)
     if not decision.send:
-        states.transition(invitation, to=State.SUPPRESSED, reason=decision.reason, now=now)
+        _suppress(invitation, decision.reason, now)
         return "suppressed"
     if decision.due_at > now + timedelta(minutes=1):
         # Outside the customer's window now (e.g. a backlog at night): wait for it.
@@ -420,12 +424,16 @@ def _check(invitation: Invitation, rules: PolicyRules, now: datetime) -> str | o
         return "deferred"
     if kind == Kind.INVITATION and rules.daily_send_cap is not None:
         if not _reserve_daily_slot(now.date(), rules.daily_send_cap):
-            states.transition(
-                invitation, to=State.SUPPRESSED, reason=Invitation.Reason.DAILY_CAP, now=now
-            )
+            _suppress(invitation, Invitation.Reason.DAILY_CAP, now)
             return "suppressed"
         return now.date()
     return None
+
+
+def _suppress(invitation: Invitation, reason: str, now: datetime) -> None:
+    # Not sent after all: the dashboard counts it (by its due day) among the suppressed.
+    with rollups_tracked(Invitation.objects.filter(pk=invitation.pk)):
+        states.transition(invitation, to=State.SUPPRESSED, reason=reason, now=now)
 
 
 def _kind(invitation: Invitation) -> str:
@@ -496,6 +504,11 @@ def _mark_sending(
 @transaction.atomic
 def _finish(attempt: Attempt, outcome: str, error: Exception | None, now: datetime) -> str:
     """Record what the mail server said about one message."""
+    with rollups_tracked(Invitation.objects.filter(pk=attempt.invitation.pk)):
+        return _record(attempt, outcome, error, now)
+
+
+def _record(attempt: Attempt, outcome: str, error: Exception | None, now: datetime) -> str:
     if outcome == "sent":
         return _sent(attempt, now)
     if outcome == "temporary":

@@ -24,12 +24,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from feedback.ingest import OrderRecord, normalise_email
-from feedback.models import Customer, Order, OrderItem
+from feedback.models import Customer, Invitation, Order, OrderItem
 from feedback.services.invitations import invitations_schedule
+from feedback.services.rollups import rollups_tracked
 
 DEADLOCK_RETRIES = 3
 
@@ -87,19 +88,33 @@ def _upsert(records: Sequence[OrderRecord]) -> UpsertSummary:
     if not records:
         return UpsertSummary()
     now = timezone.now()
-    customers, customers_changed = _customers_upsert(records, now)
-    orders, created = _orders_upsert(records, customers, now)
-    if refused := _delivered_before_placed(records, orders, created):
-        raise OrdersRefused(refused)
-    items_changed = _items_replace(records, orders, created)
-    changed = {record.order_id for record in records if record.order_id in customers_changed}
-    changed |= _orders_update(records, orders, customers, created, now) | items_changed
+    with rollups_tracked(_invitations_touched(records)):
+        customers, customers_changed = _customers_upsert(records, now)
+        orders, created = _orders_upsert(records, customers, now)
+        if refused := _delivered_before_placed(records, orders, created):
+            raise OrdersRefused(refused)
+        items_changed = _items_replace(records, orders, created)
+        changed = {record.order_id for record in records if record.order_id in customers_changed}
+        changed |= _orders_update(records, orders, customers, created, now) | items_changed
+    # New invitations: invitations_schedule counts them in the rollups itself.
     invitations_schedule(orders=[o for o in orders.values() if o.delivered_at], now=now)
     return UpsertSummary(
         created=len(created),
         updated=len(changed - created),
         unchanged=len(records) - len(changed | created),
     )
+
+
+def _invitations_touched(records: list[OrderRecord]) -> QuerySet[Invitation]:
+    """The stored invitations this batch may move on the dashboard: those of its orders
+    (channel, items) and of its customers (locale). The customers are locked first, the
+    order the sender locks in."""
+    emails = sorted({record.customer_email for record in records})
+    list(Customer.objects.select_for_update().filter(email__in=emails).order_by("pk"))
+    touched = Invitation.objects.filter(
+        Q(customer__email__in=emails) | Q(order__external_id__in=[r.order_id for r in records])
+    )
+    return Invitation.objects.filter(pk__in=list(touched.values_list("pk", flat=True)))
 
 
 def _normalised(record: OrderRecord) -> OrderRecord:

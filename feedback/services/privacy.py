@@ -29,6 +29,7 @@ Erasure keeps what the dashboard counts and removes what identifies a person:
 Both actions are recorded in PrivacyAudit: who, when, which customer id, and nothing else.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.admin.models import LogEntry
@@ -60,6 +61,7 @@ from feedback.models import (
     WebhookEvent,
 )
 from feedback.services.reviews import reviews_withdraw
+from feedback.services.rollups import rollups_tracked
 from feedback.services.topics import topic_counts_change
 
 State = Invitation.State
@@ -173,7 +175,13 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
 def customer_erase(*, customer: Customer, performed_by: AbstractBaseUser | None) -> None:
     """Remove or anonymise the customer's personal data; ratings stay, anonymous."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    now = timezone.now()
+    # The figures keep the answers; the locale goes back to the default, and the pending
+    # invitations become "suppressed: no email": the rollups follow both.
+    with rollups_tracked(_invitations_of(customer)):
+        _erase(customer, performed_by, timezone.now())
+
+
+def _erase(customer: Customer, performed_by: AbstractBaseUser | None, now: datetime) -> None:
     if customer.email:
         # The address goes, its wish not to be invited stays: a re-sent order of theirs
         # finds the keyed hash and is never invited.

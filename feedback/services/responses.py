@@ -11,6 +11,7 @@ from feedback import states
 from feedback.models import FollowUp, Invitation, Response, WebhookEventType
 from feedback.services.contacts import followup_open
 from feedback.services.reviews import review_sync
+from feedback.services.rollups import rollups_tracked
 from feedback.services.topics import topic_counts_change
 from feedback.services.webhooks import response_data, webhook_emit, webhook_emit_contact
 from feedback.topics import language_of
@@ -48,7 +49,23 @@ def response_submit(
     same transaction.
     """
     now = now or timezone.now()
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    with rollups_tracked(Invitation.objects.filter(pk=invitation.pk)):
+        return _answer(
+            invitation.pk, rating, comment, nps, contact_requested, quote_allowed, nps_asked, now
+        )
+
+
+def _answer(
+    invitation_id: int,
+    rating: int,
+    comment: str,
+    nps: int | None,
+    contact_requested: bool,
+    quote_allowed: bool,
+    nps_asked: bool,
+    now: datetime,
+) -> Response:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
     fields = {
         "rating": rating,
         "comment": comment,

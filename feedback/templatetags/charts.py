@@ -9,8 +9,8 @@ from django.utils import dateformat, formats
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -284,3 +284,17 @@ def duration(value: object) -> str:
     hours = round(value.total_seconds() / 3600)
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if days else f"{hours} h"
+
+
+@register.filter
+def change(value: float | None, kind: str) -> str:
+    """A difference from the previous period: "+3 pts" for a share (percentage points),
+    "+0.2" for an average or a rate per 1,000, "+12" for a count or an NPS; "—" when
+    either period has nothing to divide by."""
+    if value is None:
+        return DASH
+    if kind == "percent":
+        return gettext("%(points)s pts") % {"points": f"{value * 100:+.0f}"}
+    if kind == "decimal":
+        return f"{value:+.1f}"
+    return f"{value:+.0f}"

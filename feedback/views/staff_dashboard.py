@@ -74,8 +74,9 @@ class DashboardFilterForm(forms.Form):
     def filters(self, now: datetime) -> dashboard.Filters:
         """The period as [start, end) in the current time zone, and the narrowing filters.
 
-        A period is whole days: "Last 7 days" is today (until now) and the six days before,
-        so the dates the page states are exactly the days counted."""
+        A period is whole days: "Last 7 days" is today and the six days before, so the
+        dates the page states are exactly the days counted (and the daily rollups answer
+        for them whole)."""
         data = self.cleaned_data
         period = self.chosen_period()
         if period == "custom":
@@ -83,7 +84,8 @@ class DashboardFilterForm(forms.Form):
             end = _midnight(data["end"] + timedelta(days=1))
         else:
             today = timezone.localdate(now)
-            start, end = _midnight(today - timedelta(days=int(period) - 1)), now
+            start = _midnight(today - timedelta(days=int(period) - 1))
+            end = _midnight(today + timedelta(days=1))
         return dashboard.Filters(start, end, data.get("channel", ""), data.get("sku", "").strip())
 
     def period_text(self, filters: dashboard.Filters, now: datetime) -> str:
