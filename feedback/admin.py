@@ -28,6 +28,7 @@ from feedback.models import (
     PolicyVersion,
     PrivacyAudit,
     Response,
+    SendingPause,
 )
 from feedback.services import api_tokens, privacy
 
@@ -348,3 +349,21 @@ class PrivacyAuditAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["performed_at", "action", "customer_id", "performed_by"]
     list_filter = ["action"]
     search_fields = ["customer_id"]
+
+
+@admin.register(SendingPause)
+class SendingPauseAdmin(ReadOnly, admin.ModelAdmin):
+    """The brake's audit: each pause, its figures, and who resumed sending, when and why
+    (resumed on the dashboard, by Ops)."""
+
+    list_display = ["paused_at", "reason", "resumed_at", "resumed_by"]
+    list_filter = ["reason"]
+    readonly_fields = [
+        "paused_at",
+        "reason",
+        "figures",
+        "resumed_at",
+        "resumed_by",
+        "resume_reason",
+        "resume_figures",
+    ]

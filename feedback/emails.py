@@ -1,9 +1,11 @@
 """Invitation emails, built from three templates: subject, text body and HTML body."""
 
+import secrets
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
+from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,15 +34,25 @@ def invitation_link(invitation: Invitation) -> str:
     return invitation_links(invitation)["answer"]
 
 
+def message_id(invitation: Invitation, *, kind: str) -> str:
+    """Our Message-ID: it names the invitation and the kind of email (a bounce or a
+    complaint quoting it leads back to them), plus random bits that keep it unique."""
+    domain = urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"
+    return f"<invitation-{invitation.pk}.{kind}.{secrets.token_hex(8)}@{domain}>"
+
+
 def invitation_message(
     invitation: Invitation,
     *,
     kind: str,
     message_id: str,
     items: Sequence[OrderItem] | None = None,
-) -> EmailMultiAlternatives:
+    email_log_id: int | None = None,
+) -> AnymailMessage:
     """The invitation's email; `items` are its order's, when the caller has them already
-    (a send batch reads all of its orders' items in one query)."""
+    (a send batch reads all of its orders' items in one query). `email_log_id`, the
+    EmailLog row of this attempt, goes in the provider's metadata (django-anymail), so a
+    provider's event (delivered, bounced, complained) finds its row; SMTP ignores it."""
     customer = invitation.customer
     links = invitation_links(invitation)
     shop = shop_identity()
@@ -63,7 +75,10 @@ def invitation_message(
         subject = render_to_string("emails/invitation-subject.txt", context)
         text = render_to_string("emails/invitation-body-text.txt", context)
         html = render_to_string("emails/invitation-body-html.html", context)
-    message = EmailMultiAlternatives(
+    metadata = {"invitation": str(invitation.pk)}
+    if email_log_id is not None:
+        metadata["email_log"] = str(email_log_id)
+    message = AnymailMessage(
         subject=" ".join(subject.split()),
         body=text,
         from_email=from_address(),
@@ -75,6 +90,7 @@ def invitation_message(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         },
+        metadata=metadata,
     )
     message.attach_alternative(html, "text/html")
     return message

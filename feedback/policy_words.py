@@ -21,6 +21,11 @@ LABELS = {
     "consent_mode": gettext_lazy("Consent mode"),
     "snooze_choices": gettext_lazy("Snooze choices (days)"),
     "nps_enabled": gettext_lazy("0–10 recommend question"),
+    "brake_complaint_percent": gettext_lazy("Complaint line (%)"),
+    "brake_hard_bounce_percent": gettext_lazy("Hard-bounce line (%)"),
+    "brake_window_days": gettext_lazy("Brake window (days)"),
+    "brake_window_messages": gettext_lazy("Brake window (messages)"),
+    "brake_min_messages": gettext_lazy("Brake minimum (messages)"),
 }
 
 
@@ -65,7 +70,23 @@ def describe_policy(policy: InvitationPolicy) -> list[str]:
         _("The 0–10 “would you recommend us” question is asked.")
         if policy.nps_enabled
         else _("The 0–10 “would you recommend us” question is not asked."),
+        _brake(policy),
     ]
+
+
+def _brake(policy: InvitationPolicy) -> str:
+    return _(
+        "Sending pauses itself, until Ops resume it, when spam complaints pass "
+        "%(complaints)s%% or hard bounces pass %(bounces)s%% of the messages sent in the "
+        "last %(days)s (at most the latest %(messages)s messages, and once at least "
+        "%(minimum)s were sent)."
+    ) % {
+        "complaints": f"{policy.brake_complaint_percent:g}",
+        "bounces": f"{policy.brake_hard_bounce_percent:g}",
+        "days": _days(policy.brake_window_days),
+        "messages": policy.brake_window_messages,
+        "minimum": policy.brake_min_messages,
+    }
 
 
 def _sample(percent: int) -> str:

@@ -9,6 +9,7 @@ from feedback.views import (
     staff_contacts,
     staff_dashboard,
     staff_policy,
+    staff_sending,
     staff_simulator,
 )
 
@@ -101,4 +102,5 @@ urlpatterns = [
     path("staff/policy/", staff_policy.policy, name="policy"),
     path("staff/policy/edit/", staff_policy.policy_edit, name="policy_edit"),
     path("staff/simulate/", staff_simulator.simulate, name="simulate"),
+    path("staff/sending/resume/", staff_sending.resume_sending, name="resume_sending"),
 ]

@@ -168,7 +168,9 @@ def test_its_query_count_does_not_grow_with_the_rows_and_stays_small(staff_clien
     bulk_responses(990)
     assert Response.objects.count() == 1000
     assert count_queries() == few
-    assert few <= 15
+    # The figures' queries, plus the deliverability panel's five, the policy's lines and
+    # the brake's banner (selectors/deliverability.py).
+    assert few <= 22
 
 
 @pytest.mark.parametrize("path", ["/staff/", "/staff/export.csv"])

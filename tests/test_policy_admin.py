@@ -31,6 +31,11 @@ def form_data(**changes: object) -> dict:
         "daily_send_cap": "",
         "consent_mode": policy.consent_mode,
         "snooze_choices": "[7, 14, 30]",
+        "brake_complaint_percent": policy.brake_complaint_percent,
+        "brake_hard_bounce_percent": policy.brake_hard_bounce_percent,
+        "brake_window_days": policy.brake_window_days,
+        "brake_window_messages": policy.brake_window_messages,
+        "brake_min_messages": policy.brake_min_messages,
         "versions-TOTAL_FORMS": "0",
         "versions-INITIAL_FORMS": "0",
     }

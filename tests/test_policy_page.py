@@ -90,6 +90,11 @@ def test_every_rule_reads_right_when_changed() -> None:
         consent_mode="opt_in",
         snooze_choices=[],
         nps_enabled=True,
+        brake_complaint_percent=0.25,
+        brake_hard_bounce_percent=4,
+        brake_window_days=7,
+        brake_window_messages=2000,
+        brake_min_messages=100,
     )
     assert describe_policy(policy) == [
         "Invitations are off: no invitation is scheduled for any order.",
@@ -104,6 +109,9 @@ def test_every_rule_reads_right_when_changed() -> None:
         "within that time is dropped.",
         "“Ask me later” is off.",
         "The 0–10 “would you recommend us” question is asked.",
+        "Sending pauses itself, until Ops resume it, when spam complaints pass 0.25% or hard "
+        "bounces pass 4% of the messages sent in the last 7 days (at most the latest 2000 "
+        "messages, and once at least 100 were sent).",
     ]
 
 

@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from feedback import exports
-from feedback.selectors import dashboard
-from feedback.views.staff import staff_view
+from feedback.models import InvitationPolicy
+from feedback.selectors import dashboard, deliverability
+from feedback.views.staff import POLICY_PERMISSION, staff_view
 
 PERIODS = [
     ("7", gettext_lazy("Last 7 days")),
@@ -107,7 +108,7 @@ def _form(request: HttpRequest) -> DashboardFilterForm:
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     if not form.is_valid():
-        context = {"form": form, "figures": None}
+        context = {"form": form, "figures": None, **_sending(request)}
         return render(request, "feedback/staff/dashboard.html", context, status=400)
     now = timezone.now()
     filters = form.filters(now)
@@ -117,8 +118,20 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "period_text": form.period_text(filters, now),
         "figures": dashboard.dashboard_figures(filters),
         "export_query": request.GET.urlencode(),
+        "deliverability": deliverability.deliverability_panel(
+            start=filters.start, end=filters.end, policy=InvitationPolicy.live()
+        ),
+        **_sending(request),
     }
     return render(request, "feedback/staff/dashboard.html", context)
+
+
+def _sending(request: HttpRequest) -> dict[str, object]:
+    """The brake's banner: the pause in force, if any, and whether this user may resume."""
+    return {
+        "brake": deliverability.open_pause(),
+        "can_resume": request.user.has_perm(POLICY_PERMISSION),
+    }
 
 
 @staff_view

@@ -1,0 +1,71 @@
+"""The brake: sending pauses itself when complaints or hard bounces pass the policy's
+lines, and stays paused until Ops resume it with a reason. Both ends are audited in
+SendingPause (who, when, why, the figures at the time)."""
+
+import logging
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from feedback.models import InvitationPolicy, SendingPause
+from feedback.selectors import deliverability
+
+logger = logging.getLogger(__name__)
+
+
+def brake_check(*, policy: InvitationPolicy, now: datetime) -> SendingPause | None:
+    """The pause in force, pulling the brake first if a rate has passed its line; None
+    when sending may go on. The send batch asks before every message, so a run of
+    complaints stops a batch half-way. Usually two small indexed reads: the latest pause,
+    and whether any complaint or hard bounce came back in the window."""
+    latest = deliverability.latest_pause()
+    if latest is not None and latest.resumed_at is None:
+        return latest
+    since = deliverability.window_start(policy, now, latest)
+    if not deliverability.bad_events_since(since):
+        return None
+    figures = deliverability.brake_figures(policy=policy, now=now, latest=latest)
+    reason = figures.over_line()
+    if not reason:
+        return None
+    return sending_pause(reason=reason, figures=figures, now=now)
+
+
+@transaction.atomic
+def sending_pause(
+    *, reason: str, figures: deliverability.BrakeFigures, now: datetime
+) -> SendingPause:
+    """Pull the brake, once: of several senders pulling it together, one records the pause
+    and the others find it (the policy row's lock puts them in line)."""
+    InvitationPolicy.objects.select_for_update().filter(pk=1).first()
+    if (pause := deliverability.open_pause()) is not None:
+        return pause
+    logger.warning("sending paused by the brake (%s): %s", reason, figures.as_json())
+    return SendingPause.objects.create(paused_at=now, reason=reason, figures=figures.as_json())
+
+
+@transaction.atomic
+def sending_resume(
+    *, resumed_by: AbstractBaseUser | None, reason: str, now: datetime | None = None
+) -> SendingPause | None:
+    """Ops release the brake, saying why; the figures at that moment are kept with it.
+    None when sending was not paused (e.g. a colleague resumed it first). The brake then
+    counts afresh from now: due invitations go out with the next sweep, once each."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a reason is required to resume sending")
+    now = now or timezone.now()
+    policy = InvitationPolicy.objects.select_for_update().filter(pk=1).first()
+    pause = deliverability.open_pause()
+    if pause is None:
+        return None
+    figures = deliverability.brake_figures(policy=policy or InvitationPolicy.live(), now=now)
+    pause.resumed_at = now
+    pause.resumed_by = resumed_by
+    pause.resume_reason = reason
+    pause.resume_figures = figures.as_json()
+    pause.save(update_fields=["resumed_at", "resumed_by", "resume_reason", "resume_figures"])
+    logger.warning("sending resumed by %s: %s", resumed_by, reason)
+    return pause
