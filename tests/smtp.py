@@ -35,6 +35,7 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=default_policy)
         with self.sink.lock:
             self.sink.messages.append(message)
+            self.sink.raw.append(envelope.original_content or envelope.content)
         if self.sink.delay:
             await asyncio.sleep(self.sink.delay)
         return "250 OK"
@@ -45,6 +46,8 @@ class SmtpSink:
         self.port = port
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
+        # Each message's bytes as they came over the wire (e.g. to verify a DKIM signature).
+        self.raw: list[bytes] = []
         self.connections = 0
         # Recipients this server refuses at RCPT, before any data is sent: for good (550),
         # or for now (450).
@@ -63,6 +66,7 @@ class SmtpSink:
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.raw.clear()
             self.refused.clear()
             self.deferred.clear()
             self.connections = 0
