@@ -31,7 +31,7 @@ from feedback.models import (
     Suppression,
 )
 from feedback.rules import Decision, Facts, PolicyRules, decide
-from feedback.services.brake import brake_check
+from feedback.services.brake import BrakeWatch
 
 logger = logging.getLogger(__name__)
 
@@ -216,8 +216,9 @@ def invitations_sweep(
     # Queueing is bounded: a huge backlog is taken a slice a minute, so queued batches are
     # sent before their leases run out rather than being claimed and queued again.
     batches = None if summary.sent_inline else settings.INVITATION_SWEEP_MAX_BATCHES
+    brake = BrakeWatch(InvitationPolicy.live())
     for _ in itertools.repeat(None, batches) if batches else itertools.count():
-        if brake_check(policy=InvitationPolicy.live(), now=timezone.now()) is not None:
+        if brake.pause_in_force(now=timezone.now()) is not None:
             summary.paused = True  # due invitations wait for Ops to resume
             break
         ids = invitation_claim_due(now=now, batch_size=settings.INVITATION_BATCH_SIZE)
@@ -298,13 +299,14 @@ def invitation_send_batch(
     result = BatchResult()
     policy = InvitationPolicy.live()  # one read per batch; a batch takes seconds
     rules = PolicyRules.from_policy(policy)
+    brake = BrakeWatch(policy)
     items = _items_by_order(invitation_ids)
     connection = connection or get_connection()
     try:
         for position, invitation_id in enumerate(invitation_ids):
             # Before every message: a run of complaints stops the batch half-way. On the
             # real clock, as the EmailLog and DeliveryEvent rows it counts are stamped.
-            paused = brake_check(policy=policy, now=timezone.now()) is not None
+            paused = brake.pause_in_force(now=timezone.now()) is not None
             if paused or not _connected(connection):
                 result.given_back += _give_back(invitation_ids[position:])
                 break
