@@ -34,7 +34,7 @@ def invitation_link(invitation: Invitation) -> str:
     return invitation_links(invitation)["answer"]
 
 
-def message_id(invitation: Invitation, *, kind: str) -> str:
+def new_message_id(invitation: Invitation, *, kind: str) -> str:
     """Our Message-ID: it names the invitation and the kind of email (a bounce or a
     complaint quoting it leads back to them), plus random bits that keep it unique."""
     domain = urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"

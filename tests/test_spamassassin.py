@@ -42,7 +42,7 @@ def test_the_invitation_scores_below_one(locale: str, kind: str, name: str, item
     message = emails.invitation_message(
         invitation,
         kind=kind,
-        message_id=emails.message_id(invitation, kind=kind),
+        message_id=emails.new_message_id(invitation, kind=kind),
         email_log_id=1,
     )
     points, report = score(message.message().as_bytes(linesep="\r\n"))

@@ -472,7 +472,7 @@ def _mark_sending(
         log=EmailLog(
             invitation=invitation,
             kind=kind,
-            message_id=emails.message_id(invitation, kind=kind),
+            message_id=emails.new_message_id(invitation, kind=kind),
             to_email=customer.email,
         ),
         started_at=now,
