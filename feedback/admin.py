@@ -33,6 +33,7 @@ from feedback.models import (
     PrivacyAudit,
     ReplyTemplate,
     Response,
+    SendingPause,
     ShopWebhook,
     Suppression,
     SuppressionRemoval,
@@ -721,3 +722,21 @@ class SuppressionAdmin(ReadOnly, admin.ModelAdmin):
 class SuppressionRemovalAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["removed_at", "removed_by", "reason", "source", "suppressed_at", "why"]
     list_filter = ["reason", "source", "removed_by"]
+
+
+@admin.register(SendingPause)
+class SendingPauseAdmin(ReadOnly, admin.ModelAdmin):
+    """The brake's audit: each pause, its figures, and who resumed sending, when and why
+    (resumed on the dashboard, by Ops)."""
+
+    list_display = ["paused_at", "reason", "resumed_at", "resumed_by"]
+    list_filter = ["reason"]
+    readonly_fields = [
+        "paused_at",
+        "reason",
+        "figures",
+        "resumed_at",
+        "resumed_by",
+        "resume_reason",
+        "resume_figures",
+    ]

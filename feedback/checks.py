@@ -60,6 +60,7 @@ def widget_origins_check(app_configs: object, **kwargs: object) -> list[CheckMes
     ]
 
 
+@register()
 def return_address_check(app_configs: object, **kwargs: object) -> list[CheckMessage]:
     """BOUNCE_ADDRESS and UNSUBSCRIBE_ADDRESS, when set, are plain addresses: the portal adds
     its own `+<signed tag>` to their local part."""
@@ -76,3 +77,46 @@ def return_address_check(app_configs: object, **kwargs: object) -> list[CheckMes
                 )
             )
     return problems
+
+
+DKIM_SETTINGS = ("DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_PRIVATE_KEY_FILE")
+
+
+@register()
+def dkim_key_check(app_configs: object, **kwargs: object) -> list[CheckMessage]:
+    """With DKIM_* set, the private key loads and signs: a key that cannot would otherwise
+    show only as failed sends."""
+    missing = [name for name in DKIM_SETTINGS if not getattr(settings, name, "")]
+    if len(missing) == len(DKIM_SETTINGS):
+        return []
+    if missing:
+        return [
+            Error(
+                f"DKIM is half configured: {', '.join(missing)} not set.",
+                hint="Set all of DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE, or none.",
+                id="feedback.E001",
+            )
+        ]
+    return _dkim_key_problems(settings.DKIM_PRIVATE_KEY_FILE)
+
+
+def _dkim_key_problems(path: str) -> list[CheckMessage]:
+    from feedback.mail import dkim_sign
+
+    try:
+        key = Path(path).read_bytes()
+        dkim_sign(b"From: check@example.com\r\nSubject: check\r\n\r\ncheck\r\n", private_key=key)
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror})"
+    except Exception as exc:
+        problem = f"does not hold an RSA private key in PEM form ({exc})"
+    else:
+        return []
+    return [
+        Error(
+            f"DKIM_PRIVATE_KEY_FILE ({path}) {problem}: messages could not be signed.",
+            hint="Point DKIM_PRIVATE_KEY_FILE to the PEM file of the key whose public half "
+            "`manage.py dkim_dns_record` prints (openssl genrsa -out dkim.pem 2048).",
+            id="feedback.E002",
+        )
+    ]

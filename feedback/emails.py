@@ -1,7 +1,10 @@
 """Invitation emails and staff replies, each from three templates: subject, text, HTML."""
 
+import secrets
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
+from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -39,6 +42,13 @@ def invitation_link(invitation: Invitation) -> str:
     return invitation_links(invitation)["answer"]
 
 
+def new_message_id(invitation: Invitation, *, kind: str) -> str:
+    """Our Message-ID: it names the invitation and the kind of email (a bounce or a
+    complaint quoting it leads back to them), plus random bits that keep it unique."""
+    domain = urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"
+    return f"<invitation-{invitation.pk}.{kind}.{secrets.token_hex(8)}@{domain}>"
+
+
 def invitation_message(
     invitation: Invitation,
     *,
@@ -46,10 +56,12 @@ def invitation_message(
     message_id: str,
     items: Sequence[OrderItem] | None = None,
     email_log_id: int | None = None,
-) -> EmailMultiAlternatives:
+) -> AnymailMessage:
     """The invitation's email; `items` are its order's, when the caller has them already
-    (a send batch reads all of its orders' items in one query). `email_log_id` names the
-    message in its signed return path and unsubscribe address (BOUNCE_ADDRESS)."""
+    (a send batch reads all of its orders' items in one query). `email_log_id`, the
+    EmailLog row of this attempt, names the message in its signed return path and
+    unsubscribe address (BOUNCE_ADDRESS) and goes in the provider's metadata
+    (django-anymail), so a provider's event (delivered, bounced, complained) finds its row."""
     customer = invitation.customer
     links = invitation_links(invitation)
     context = {
@@ -73,11 +85,13 @@ def invitation_message(
     # the mailto address (RFC 2369), which receive_mail reads.
     unsubscribe = [f"<{links['stop']}>"]
     return_path = ""
+    metadata = {"invitation": str(invitation.pk)}
     if email_log_id is not None:
+        metadata["email_log"] = str(email_log_id)
         if mailto := verp.signed_address(verp.UNSUBSCRIBE, email_log_id):
             unsubscribe.append(f"<mailto:{mailto}>")
         return_path = verp.return_path(email_log_id)
-    message = EmailMultiAlternatives(
+    message = AnymailMessage(
         subject=" ".join(subject.split()),
         body=text,
         # The SMTP backend gives from_email as the envelope sender: the signed return path
@@ -91,6 +105,7 @@ def invitation_message(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         },
+        metadata=metadata,
     )
     message.attach_alternative(html, "text/html")
     return message

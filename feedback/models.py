@@ -133,6 +133,38 @@ class InvitationPolicy(models.Model):
         default=default_business_days,
         help_text="ISO weekday numbers the team works: 1 Monday ... 7 Sunday.",
     )
+    # The brake (feedback/services/brake.py): sending pauses itself when, over the rolling
+    # window, complaints or hard bounces pass these shares of the messages sent.
+    brake_complaint_percent = models.FloatField(
+        "complaint line (%)",
+        default=0.1,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Sending pauses above this share of spam complaints (Gmail asks under 0.3%).",
+    )
+    brake_hard_bounce_percent = models.FloatField(
+        "hard-bounce line (%)",
+        default=5.0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Sending pauses above this share of hard bounces.",
+    )
+    brake_window_days = models.PositiveIntegerField(
+        "brake window (days)",
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text="The rates count the messages sent in these last days...",
+    )
+    brake_window_messages = models.PositiveIntegerField(
+        "brake window (messages)",
+        default=10_000,
+        validators=[MinValueValidator(1)],
+        help_text="...and at most this many of the latest messages.",
+    )
+    brake_min_messages = models.PositiveIntegerField(
+        "brake minimum (messages)",
+        default=500,
+        validators=[MinValueValidator(1)],
+        help_text="The rates count only once the window holds this many messages.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -436,6 +468,10 @@ class EmailLog(models.Model):
     error = models.TextField(blank=True)
 
     class Meta:
+        indexes = [
+            # The brake and the deliverability panel count the messages of a period.
+            models.Index(fields=["created_at"], name="emaillog_created_idx"),
+        ]
         constraints = [
             # At most one accepted invitation (and one "later") per invitation; a contact
             # request may get any number of staff replies.
@@ -559,6 +595,37 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.source}) at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class SendingPause(models.Model):
+    """The brake pulled: sending stopped at `paused_at` because a rate passed its line,
+    until Ops resumed it. Both ends are kept with their figures: the brake's audit."""
+
+    class Reason(models.TextChoices):
+        COMPLAINTS = "complaints", _("complaint rate above its line")
+        HARD_BOUNCES = "hard_bounces", _("hard-bounce rate above its line")
+
+    paused_at = models.DateTimeField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    # The window's counts, rates and lines when the brake was pulled (selectors/brake.py).
+    figures = models.JSONField(default=dict)
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    resume_reason = models.TextField(blank=True)
+    resume_figures = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-paused_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["paused_at"], condition=Q(resumed_at__isnull=True), name="pause_open_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sending paused at {self.paused_at:%Y-%m-%d %H:%M} ({self.reason})"
 
 
 class InboundMessage(models.Model):

@@ -26,6 +26,11 @@ LABELS = {
     "business_hours_start": gettext_lazy("Business hours start"),
     "business_hours_end": gettext_lazy("Business hours end"),
     "business_days": gettext_lazy("Business days"),
+    "brake_complaint_percent": gettext_lazy("Complaint line (%)"),
+    "brake_hard_bounce_percent": gettext_lazy("Hard-bounce line (%)"),
+    "brake_window_days": gettext_lazy("Brake window (days)"),
+    "brake_window_messages": gettext_lazy("Brake window (messages)"),
+    "brake_min_messages": gettext_lazy("Brake minimum (messages)"),
 }
 WEEKDAYS = {
     1: gettext_lazy("Monday"),
@@ -80,11 +85,27 @@ def describe_policy(policy: InvitationPolicy) -> list[str]:
         if policy.nps_enabled
         else _("The 0–10 “would you recommend us” question is not asked."),
         _response_target(policy),
+        _brake(policy),
     ]
 
 
 def _weekdays(days: list[int]) -> str:
     return ", ".join(str(WEEKDAYS[d]) for d in sorted(days) if d in WEEKDAYS)
+
+
+def _brake(policy: InvitationPolicy) -> str:
+    return _(
+        "Sending pauses itself, until Ops resume it, when spam complaints pass "
+        "%(complaints)s%% or hard bounces pass %(bounces)s%% of the messages sent in the "
+        "last %(days)s (at most the latest %(messages)s messages, and once at least "
+        "%(minimum)s were sent)."
+    ) % {
+        "complaints": f"{policy.brake_complaint_percent:g}",
+        "bounces": f"{policy.brake_hard_bounce_percent:g}",
+        "days": _days(policy.brake_window_days),
+        "messages": policy.brake_window_messages,
+        "minimum": policy.brake_min_messages,
+    }
 
 
 def _response_target(policy: InvitationPolicy) -> str:

@@ -87,6 +87,11 @@ class PolicyForm(forms.ModelForm):
             "response_target_hours": gettext_lazy("First-response target (business hours)"),
             "business_hours_start": gettext_lazy("Business hours start"),
             "business_hours_end": gettext_lazy("Business hours end"),
+            "brake_complaint_percent": gettext_lazy("Complaint line (%)"),
+            "brake_hard_bounce_percent": gettext_lazy("Hard-bounce line (%)"),
+            "brake_window_days": gettext_lazy("Brake window (days)"),
+            "brake_window_messages": gettext_lazy("Brake window (messages)"),
+            "brake_min_messages": gettext_lazy("Brake minimum (messages)"),
         }
         help_texts = {
             "response_target_hours": gettext_lazy(
@@ -103,6 +108,21 @@ class PolicyForm(forms.ModelForm):
             ),
             "invitation_valid_days": gettext_lazy("How long the link takes answers."),
             "sample_percent": gettext_lazy("Share of delivered orders invited (0–100)."),
+            "brake_complaint_percent": gettext_lazy(
+                "Sending pauses itself above this share of spam complaints (Gmail asks for "
+                "under 0.3%, and advises under 0.1%)."
+            ),
+            "brake_hard_bounce_percent": gettext_lazy(
+                "Sending pauses itself above this share of hard bounces."
+            ),
+            "brake_window_days": gettext_lazy(
+                "The rates count the messages sent in these last days…"
+            ),
+            "brake_window_messages": gettext_lazy("…and at most this many of the latest ones."),
+            "brake_min_messages": gettext_lazy(
+                "The brake waits until the window holds this many messages: one complaint "
+                "in ten messages is not a rate."
+            ),
         }
 
 
@@ -271,3 +291,22 @@ class ReplyTemplateForm(forms.ModelForm):
             "name": {"required": gettext_lazy("Give the saved reply a name.")},
             "text": {"required": gettext_lazy("Write the text of the saved reply.")},
         }
+
+
+class ResumeSendingForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why may sending resume?"),
+        max_length=2000,
+        error_messages={
+            "required": gettext_lazy("Say why sending may resume: it is recorded with your name."),
+            "max_length": gettext_lazy("Keep the reason to %(limit_value)d characters or fewer."),
+        },
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(
+                _("Say why sending may resume: it is recorded with your name."), code="required"
+            )
+        return reason

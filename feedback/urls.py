@@ -14,6 +14,7 @@ from feedback.views import (
     staff_policy,
     staff_reviews,
     staff_search,
+    staff_sending,
     staff_simulator,
 )
 
@@ -122,4 +123,5 @@ urlpatterns = [
     path("staff/reviews/", staff_reviews.moderation, name="moderation"),
     path("staff/reviews/<int:pk>/", staff_reviews.decide, name="moderation_decide"),
     path("staff/reviews/log/", staff_reviews.moderation_log, name="moderation_log"),
+    path("staff/sending/resume/", staff_sending.resume_sending, name="resume_sending"),
 ]

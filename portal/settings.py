@@ -4,7 +4,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from xstatic.pkg import bootstrap as xstatic_bootstrap
+
+from portal.mail_url import BACKENDS, is_provider_url, provider_email_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -134,14 +137,36 @@ CACHES["local"] = {
 }
 
 EMAIL_URL = env("EMAIL_URL", default="")
-if EMAIL_URL:
-    vars().update(env.email_url_config(EMAIL_URL))
+if is_provider_url(EMAIL_URL):
+    # An email provider's API through django-anymail (portal/mail_url.py lists the forms).
+    vars().update(provider_email_config(EMAIL_URL))
+elif EMAIL_URL:
+    try:
+        vars().update(env.email_url_config(EMAIL_URL))
+    except ImproperlyConfigured as exc:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL: {exc}; use smtp://, smtp+tls://, smtps:// or a provider's "
+            f"scheme ({', '.join(BACKENDS)})"
+        ) from None
 else:
     # No mail server configured: messages land in var/outbox/, which staff can read at
     # /staff/outbox/ so the demo shows what a customer would receive.
     EMAIL_BACKEND = "feedback.mail.OutboxEmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "outbox")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# DKIM over SMTP: with all three set, every message sent over SMTP is signed
+# (feedback/mail.py); a system check loads the key at start-up, and
+# `manage.py dkim_dns_record` prints the TXT record to publish.
+DKIM_DOMAIN = env("DKIM_DOMAIN", default="")
+DKIM_SELECTOR = env("DKIM_SELECTOR", default="")
+DKIM_PRIVATE_KEY_FILE = env("DKIM_PRIVATE_KEY_FILE", default="")
+if (
+    DKIM_DOMAIN
+    and DKIM_SELECTOR
+    and DKIM_PRIVATE_KEY_FILE
+    and EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
+):
+    EMAIL_BACKEND = "feedback.mail.DkimSmtpEmailBackend"
 
 # The shop's identity, carried by every email and customer page (DESIGN §8). Production
 # must set SHOP_NAME (`check --deploy` warns without it) and should set the rest; with DEBUG

@@ -38,6 +38,7 @@ class _Handler:
         with self.sink.lock:
             self.sink.messages.append(message)
             self.sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.sink.raw.append(envelope.original_content or envelope.content)
         if self.sink.delay:
             await asyncio.sleep(self.sink.delay)
         return "250 OK"
@@ -51,6 +52,8 @@ class SmtpSink:
         # (envelope sender, envelope recipients) of each message, as MAIL FROM / RCPT TO
         # gave them: the return path bounces go back to.
         self.envelopes: list[tuple[str, list[str]]] = []
+        # Each message's bytes as they came over the wire (e.g. to verify a DKIM signature).
+        self.raw: list[bytes] = []
         self.connections = 0
         # Recipients this server refuses at RCPT, before any data is sent: for good (550),
         # or for now (450).
@@ -73,6 +76,7 @@ class SmtpSink:
             self.messages.clear()
             self.envelopes.clear()
             self.refused_data.clear()
+            self.raw.clear()
             self.refused.clear()
             self.deferred.clear()
             self.connections = 0

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_it_reports_database_and_broker_ok(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok"}
+    assert response.json() == {"database": "ok", "broker": "ok", "status": "ok", "sending": "ok"}
 
 
 def test_it_answers_503_at_once_when_the_broker_is_down(client: Client, settings: object) -> None:
@@ -22,7 +22,12 @@ def test_it_answers_503_at_once_when_the_broker_is_down(client: Client, settings
     response = client.get("/healthz")
     assert time.monotonic() - started < 3
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "broker": "unavailable", "status": "unavailable"}
+    assert response.json() == {
+        "database": "ok",
+        "broker": "unavailable",
+        "status": "unavailable",
+        "sending": "ok",
+    }
 
 
 def test_it_answers_503_within_3_seconds_when_the_broker_never_answers(

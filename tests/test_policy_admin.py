@@ -35,6 +35,11 @@ def form_data(**changes: object) -> dict:
         "business_hours_start": "09:00",
         "business_hours_end": "17:00",
         "business_days": "[1, 2, 3, 4, 5]",
+        "brake_complaint_percent": policy.brake_complaint_percent,
+        "brake_hard_bounce_percent": policy.brake_hard_bounce_percent,
+        "brake_window_days": policy.brake_window_days,
+        "brake_window_messages": policy.brake_window_messages,
+        "brake_min_messages": policy.brake_min_messages,
         "versions-TOTAL_FORMS": "0",
         "versions-INITIAL_FORMS": "0",
     }

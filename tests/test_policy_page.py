@@ -94,6 +94,11 @@ def test_every_rule_reads_right_when_changed() -> None:
         business_hours_start=time(8, 0),
         business_hours_end=time(14, 0),
         business_days=[6, 1, 2],
+        brake_complaint_percent=0.25,
+        brake_hard_bounce_percent=4,
+        brake_window_days=7,
+        brake_window_messages=2000,
+        brake_min_messages=100,
     )
     assert describe_policy(policy) == [
         "Invitations are off: no invitation is scheduled for any order.",
@@ -110,6 +115,9 @@ def test_every_rule_reads_right_when_changed() -> None:
         "The 0–10 “would you recommend us” question is asked.",
         "A customer who asks to be contacted should hear from the team within 16 business "
         "hours (Monday, Tuesday, Saturday, 08:00–14:00, UTC time).",
+        "Sending pauses itself, until Ops resume it, when spam complaints pass 0.25% or hard "
+        "bounces pass 4% of the messages sent in the last 7 days (at most the latest 2000 "
+        "messages, and once at least 100 were sent).",
     ]
 
 

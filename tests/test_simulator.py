@@ -136,6 +136,11 @@ def form(**changes: str) -> dict[str, str]:
         "daily_send_cap": "",
         "consent_mode": "notice",
         "snooze_choices": "7, 14, 30",
+        "brake_complaint_percent": "0.1",
+        "brake_hard_bounce_percent": "5.0",
+        "brake_window_days": "30",
+        "brake_window_messages": "10000",
+        "brake_min_messages": "500",
     }
     return {**data, **changes}
 

@@ -11,8 +11,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import make_msgid
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -35,6 +33,7 @@ from feedback.models import (
     WebhookEventType,
 )
 from feedback.rules import Decision, Facts, PolicyRules, decide
+from feedback.services.brake import BrakeWatch
 from feedback.services.rollups import rollups_tracked
 from feedback.services.suppressions import delivery_event_record
 from feedback.services.webhooks import invitation_data, webhook_emit
@@ -196,12 +195,15 @@ class SweepSummary:
     stale: int = 0
     results: BatchResult = field(default_factory=BatchResult)
     sent_inline: bool = False
+    paused: bool = False
 
     def __str__(self) -> str:
         line = (
             f"claimed {self.claimed} in {self.batches} batch(es), expired {self.expired}, "
             f"snoozes due {self.woken}, stale sends {self.stale}"
         )
+        if self.paused:
+            line += ", sending paused by the brake"
         if not self.sent_inline:
             return line + ", queued for workers"
         r = self.results
@@ -227,7 +229,11 @@ def invitations_sweep(
     # Queueing is bounded: a huge backlog is taken a slice a minute, so queued batches are
     # sent before their leases run out rather than being claimed and queued again.
     batches = None if summary.sent_inline else settings.INVITATION_SWEEP_MAX_BATCHES
+    brake = BrakeWatch(InvitationPolicy.live())
     for _ in itertools.repeat(None, batches) if batches else itertools.count():
+        if brake.pause_in_force(now=timezone.now()) is not None:
+            summary.paused = True  # due invitations wait for Ops to resume
+            break
         ids = invitation_claim_due(now=now, batch_size=settings.INVITATION_BATCH_SIZE)
         if not ids:
             break
@@ -301,15 +307,21 @@ def invitation_send_batch(
     transactions of its own: a crash leaves at most the one message being handed over
     `sending` (a later sweep makes it send_unknown); the rest of the batch is still
     `scheduled` and goes out then. If the mail server cannot be reached, nothing was handed
-    over: the batch stops and gives its claims back for the next sweep.
+    over: the batch stops and gives its claims back for the next sweep. So does the brake
+    (services/brake.py): when sending pauses, the rest of the batch waits, still scheduled.
     """
     result = BatchResult()
-    rules = live_rules()  # one read per batch; a batch takes seconds
+    policy = InvitationPolicy.live()  # one read per batch; a batch takes seconds
+    rules = PolicyRules.from_policy(policy)
+    brake = BrakeWatch(policy)
     items = _items_by_order(invitation_ids)
     connection = connection or get_connection()
     try:
         for position, invitation_id in enumerate(invitation_ids):
-            if not _connected(connection):
+            # Before every message: a run of complaints stops the batch half-way. On the
+            # real clock, as the EmailLog and DeliveryEvent rows it counts are stamped.
+            paused = brake.pause_in_force(now=timezone.now()) is not None
+            if paused or not _connected(connection):
                 result.given_back += _give_back(invitation_ids[position:])
                 break
             attempt = _begin(invitation_id, rules, now or timezone.now(), result)
@@ -478,9 +490,7 @@ def _mark_sending(
         log=EmailLog(
             invitation=invitation,
             kind=kind,
-            message_id=make_msgid(
-                domain=urlsplit(settings.PORTAL_BASE_URL).hostname or "localhost"
-            ),
+            message_id=emails.new_message_id(invitation, kind=kind),
             to_email=customer.email,
         ),
         started_at=now,

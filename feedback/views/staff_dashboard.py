@@ -10,11 +10,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from feedback import exports
+from feedback.models import InvitationPolicy
 from feedback.selectors import contacts as contact_reads
-from feedback.selectors import dashboard
+from feedback.selectors import dashboard, deliverability
 from feedback.selectors.alerts import open_alerts
 from feedback.selectors.topics import topics_panel
-from feedback.views.staff import staff_view
+from feedback.views.staff import POLICY_PERMISSION, staff_view
 
 PERIODS = [
     ("7", gettext_lazy("Last 7 days")),
@@ -112,7 +113,7 @@ def _form(request: HttpRequest) -> DashboardFilterForm:
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     if not form.is_valid():
-        context = {"form": form, "figures": None, "alerts": open_alerts()}
+        context = {"form": form, "figures": None, "alerts": open_alerts(), **_sending(request)}
         return render(request, "feedback/staff/dashboard.html", context, status=400)
     now = timezone.now()
     filters = form.filters(now)
@@ -129,6 +130,10 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "export_query": request.GET.urlencode(),
         "topics": topics_panel(filters, alerted=[alert.sku for alert in alerts]),
         "search_query": _period_query(form),
+        "deliverability": deliverability.deliverability_panel(
+            start=filters.start, end=filters.end, policy=InvitationPolicy.live()
+        ),
+        **_sending(request),
     }
     return render(request, "feedback/staff/dashboard.html", context)
 
@@ -141,6 +146,14 @@ def _period_query(form: DashboardFilterForm) -> str:
     if query["period"] == "custom":
         query["start"], query["end"] = str(data["start"]), str(data["end"])
     return query.urlencode()
+
+
+def _sending(request: HttpRequest) -> dict[str, object]:
+    """The brake's banner: the pause in force, if any, and whether this user may resume."""
+    return {
+        "brake": deliverability.open_pause(),
+        "can_resume": request.user.has_perm(POLICY_PERMISSION),
+    }
 
 
 @staff_view
