@@ -123,6 +123,7 @@ REASONS = [
     "policy_off",
     "expired",
     "suppressed",
+    "undeliverable",
 ]
 FIGURES = COUNTS + [f"suppressed_{reason}" for reason in REASONS]
 DIMENSIONS = "o.channel, c.locale, s.sku"

@@ -1242,6 +1242,7 @@ class DailyFigures(models.Model):
     suppressed_policy_off = models.IntegerField(default=0)
     suppressed_expired = models.IntegerField(default=0)
     suppressed_suppressed = models.IntegerField(default=0)
+    suppressed_undeliverable = models.IntegerField(default=0)
 
     class Meta:
         verbose_name_plural = "daily figures"
