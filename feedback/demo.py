@@ -154,7 +154,7 @@ RECENT = (1, 2, 8, 35, 54)  # the last weeks: the new courier settled in
 COURIER_DIP = (8, 12, 24, 34, 22)  # about two months ago a new courier delivered late
 WEAK_PRODUCT = (24, 28, 26, 16, 6)  # the leaking kettle
 COMMENT_CHANCE = {"weak": 0.85}
-MODERATION_DELAY = timedelta(days=1)
+MODERATION_DELAY = timedelta(days=4)
 CONTACT_CHANCE = {1: 0.6, 2: 0.5, 3: 0.2, 4: 0.04, 5: 0.02}
 
 COMMENTS = {
@@ -601,7 +601,7 @@ class Story:
         )
         review = Review.objects.filter(response=answer).first()
         if review is not None:
-            # A moderator reads it the next day; the last day's wait in the queue.
+            # A moderator reads it a few days later; the last days' wait in the queue.
             self.at(moment + MODERATION_DELAY, self.moderate, review)
         if contact:
             resolved = moment + timedelta(days=self.rng.uniform(0.5, 5))
