@@ -102,6 +102,7 @@ class WorkerProcess:
     """A real `celery worker` process; its log is kept for failure messages."""
 
     def __init__(self, env: dict[str, str], *extra_options: str) -> None:
+        self.env, self.extra_options = env, extra_options
         self.log: list[str] = []
         self.ready = threading.Event()
         command = [sys.executable, "-m", "celery", "-A", "portal", "worker", *WORKER_OPTIONS]
@@ -143,8 +144,27 @@ def celery_worker_process(
         env = service_env(EMAIL_URL=f"smtp://127.0.0.1:{smtp_sink.port}")
     worker = WorkerProcess(env)
     worker.wait_ready()
+    SHARED_WORKERS.append(worker)
     yield worker
+    SHARED_WORKERS.remove(worker)
     worker.stop()
+
+
+# The session's shared worker, once a test has started it: it reads the default queue too.
+SHARED_WORKERS: list[WorkerProcess] = []
+
+
+@pytest.fixture
+def no_shared_worker() -> Iterator[None]:
+    """For a test whose tasks must reach only the workers it starts (with its own settings),
+    or none: the session's shared worker, if running, stops for the test and starts again."""
+    paused = [worker for worker in SHARED_WORKERS if worker.process.poll() is None]
+    for worker in paused:
+        worker.stop()
+    yield
+    for worker in paused:
+        worker.__init__(worker.env, *worker.extra_options)
+        worker.wait_ready()
 
 
 def wait_for(predicate: object, timeout: float = 30, interval: float = 0.1) -> bool:

@@ -18,7 +18,8 @@ from tests.smtp import SmtpSink
 from tests.staff import answered, member
 from tests.test_customer_browser import assert_accessible
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The reply is delivered by this test itself: no shared worker may take its task first.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_shared_worker")]
 
 
 def answer_from_customer(to: str) -> bytes:

@@ -34,7 +34,12 @@ from tests.factories import CustomerFactory, InvitationFactory, OrderFactory
 from tests.smtp import SmtpSink
 from tests.staff import answered, member
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# Their tasks must reach the workers these tests start, with these tests' settings.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("no_shared_worker"),
+]
 
 TEAM = "team@tostadero-lumen.example"
 REPLY = "reply@tostadero-lumen.example"
